@@ -1,0 +1,126 @@
+"""The Moderator: runs every check on a post, collects every reason, strictest action wins."""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .abuse import AbuseLexiconCheck
+from .checks import Check
+from .classifier import ClassifierLoader, ToxicityClassifierCheck
+from .context import Post, PostContext
+from .lexicon import Lexicon, read_lexicon_file, read_phrase_file
+from .similar import SimilarQuestionsCheck
+from .spam import (
+    LinkCheck,
+    PostingBurstCheck,
+    RepeatedPostCheck,
+    SellingAndScamCheck,
+    ShoutingCheck,
+)
+from .verdict import Reason, Verdict
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seed" / "moderation"
+
+
+@dataclass
+class ModerationConfig:
+    """Where the data lives and how strict each rule is; the defaults point into seed/.
+
+    `review_threshold` / `reject_threshold` override the classifier's trained thresholds when
+    set (None: use the ones chosen at training; math.inf: never).
+    """
+
+    lexicon_path: Path = SEED / "lexicon.tsv"
+    allowlist_path: Path = SEED / "allowlist.txt"
+    spam_lexicon_path: Path = SEED / "lexicon_spam.tsv"
+    shorteners_path: Path = SEED / "lexicon_shorteners.txt"
+    trusted_domains_path: Path = SEED / "allowlist_domains.txt"
+    classifier_path: Path = field(
+        default_factory=lambda: ROOT / "instance" / "moderation" / "toxicity.joblib"
+    )
+    training_data_path: Path = SEED / "labelled.csv"
+    review_threshold: float | None = None
+    reject_threshold: float | None = None
+    new_account_days: float = 7
+    max_links_new_account: int = 0
+    max_links: int = 5
+    burst_window_s: float = 300
+    burst_count: int = 6
+    repeat_window_s: float = 86400
+    repeat_similarity: float = 0.85
+    caps_min_letters: int = 30
+    caps_ratio: float = 0.8
+    shouting_action: str = "allow"
+    similar_question_min_score: float = 0.8
+    similar_questions_shown: int = 3
+
+
+def default_checks(config: ModerationConfig) -> list[Check]:
+    """Every check, in the order their reasons are listed."""
+    trusted_domains = read_phrase_file(config.trusted_domains_path)
+    abuse = Lexicon.load(config.lexicon_path, config.allowlist_path)
+    spam = Lexicon(read_lexicon_file(config.spam_lexicon_path))
+    return [
+        AbuseLexiconCheck(abuse),
+        ToxicityClassifierCheck(
+            ClassifierLoader(config.classifier_path, config.training_data_path),
+            config.review_threshold,
+            config.reject_threshold,
+        ),
+        SellingAndScamCheck(spam, trusted_domains),
+        LinkCheck(
+            read_phrase_file(config.shorteners_path),
+            trusted_domains,
+            config.new_account_days,
+            config.max_links_new_account,
+            config.max_links,
+        ),
+        RepeatedPostCheck(config.repeat_window_s, config.repeat_similarity),
+        PostingBurstCheck(config.burst_window_s, config.burst_count),
+        ShoutingCheck(config.caps_min_letters, config.caps_ratio, config.shouting_action),
+        SimilarQuestionsCheck(config.similar_question_min_score, config.similar_questions_shown),
+    ]
+
+
+class Moderator:
+    """Text and context in, a Verdict out. Never raises for a post: a check that fails holds
+    the post for review and says which check failed. Safe to share between threads."""
+
+    def __init__(
+        self, config: ModerationConfig | None = None, checks: Sequence[Check] | None = None
+    ):
+        self.config = config or ModerationConfig()
+        self.checks = tuple(default_checks(self.config) if checks is None else checks)
+
+    def check(
+        self, text: str, title: str | None = None, context: PostContext | None = None
+    ) -> Verdict:
+        post = Post(body=text or "", title=title or "")
+        context = context or PostContext()
+        reasons: list[Reason] = []
+        for check in self.checks:
+            reasons.extend(self._run(check, post, context))
+        return Verdict.from_reasons(reasons)
+
+    def _run(self, check: Check, post: Post, context: PostContext) -> list[Reason]:
+        name = getattr(check, "name", type(check).__name__)
+        try:
+            return list(check.run(post, context))
+        except Exception:
+            log.exception("Moderation check %s failed", name)
+            return [
+                Reason(
+                    code="check_failed",
+                    message_vi=f"Bước kiểm tra tự động “{name}” bị lỗi nên bài viết đang chờ "
+                    "điều hành viên duyệt. Bạn không cần làm gì thêm.",
+                    message_en=f"The automatic check “{name}” failed, so the post is waiting "
+                    "for a moderator. You need not do anything.",
+                    score=1.0,
+                    action="review",
+                    check=name,
+                )
+            ]
