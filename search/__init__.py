@@ -1,0 +1,25 @@
+"""Search for the forum: documents in, hits out. No Flask, no ORM.
+
+    engine = SearchEngine(index_dir, SentenceTransformerEncoder.from_setting("auto", models_dir))
+    engine.sync(all_documents)          # at start-up and on `reindex`, in a background job
+    engine.upsert([doc]); engine.remove(["a:17"])   # after each commit, in a background job
+    engine.search("lam sao dang ky chatgpt", tag="chatgpt", limit=10, offset=0)
+    engine.similar_questions(draft_title + "\\n" + draft_body, exclude_question_ids=[42])
+"""
+
+from search.documents import Hit, SearchDocument, SearchResults, SyncReport
+from search.encoders import Encoder, FakeEncoder, SentenceTransformerEncoder
+from search.engine import MODES, SORTS, SearchEngine
+
+__all__ = [
+    "MODES",
+    "SORTS",
+    "Encoder",
+    "FakeEncoder",
+    "Hit",
+    "SearchDocument",
+    "SearchEngine",
+    "SearchResults",
+    "SentenceTransformerEncoder",
+    "SyncReport",
+]

@@ -1,0 +1,494 @@
+"""SearchEngine: keyword, semantic and hybrid search over a forum's questions and answers.
+
+The caller feeds SearchDocuments (upsert, remove, or sync with the full list) from a
+background job, never from a request, and asks search() / similar_questions() from anywhere.
+One writer at a time; searches run concurrently with writes and see each commit when done.
+"""
+
+import math
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from search.documents import Hit, SearchDocument, SearchResults, SyncReport, normalize_space
+from search.encoders import Encoder
+from search.keyword import Filters, KeywordIndex, QueryTerms
+from search.restorer import DiacriticRestorer, Restoration
+from search.snippets import highlight
+from search.vectors import NumpyVectorStore, VectorEntry, VectorStore
+from search.vietnamese import has_diacritics, phrases
+
+MODES = ("hybrid", "keyword", "semantic")
+SORTS = ("relevance", "newest")
+RRF_K = 60  # reciprocal rank fusion: score = weight / (RRF_K + rank)
+MAX_PAGE = 100
+RESTORER_FILE = "restorer.json.gz"
+# Similar questions: among similarities (0..1) this close, answered threads come first.
+ANSWERED_BONUS = 0.06
+ACCEPTED_BONUS = 0.04
+SIMILAR_TEXT_WORDS = 40  # a draft's first words are enough to find its neighbours
+SYNC_BATCH = 2000  # documents per commit during sync
+
+
+@dataclass(frozen=True)
+class UnderstoodQuery:
+    """A user's query as the engine uses it."""
+
+    text: str
+    terms: QueryTerms
+    folded_words: frozenset[str]  # for highlighting
+    word_count: int
+    typed_with_diacritics: bool
+    restoration: Restoration | None  # set when diacritics were put back
+    semantic_text: str  # what the encoder reads
+
+    def fusion_weights(self) -> tuple[float, float]:
+        """(keyword, semantic) weights for reciprocal rank fusion.
+
+        Short queries are names and terms: keyword leads. Long ones are sentences: semantic
+        leads. Without diacritics the encoders are lost (recall@1 about 0.05), so semantic
+        counts only as much as the restorer is sure of the diacritics it put back.
+        """
+        if self.word_count <= 2:
+            keyword, semantic = 1.0, 0.7
+        elif self.word_count >= 6:
+            keyword, semantic = 0.7, 1.0
+        else:
+            keyword, semantic = 1.0, 1.0
+        if not self.typed_with_diacritics:
+            if self.restoration is not None:
+                semantic *= 0.3 + 0.7 * self.restoration.confidence
+            else:
+                semantic *= 0.6  # nothing to restore: foreign words, or an unknown vocabulary
+        return keyword, semantic
+
+
+class SearchEngine:
+    """Search over one index directory: Whoosh keyword index, passage vectors, restorer."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        encoder: Encoder,
+        *,
+        vector_store: VectorStore | None = None,
+        restore_diacritics: bool = True,
+        candidates: int = 100,
+        posting_cache_mb: int = 128,
+        refresh_seconds: float = 1.0,
+        restorer_save_every: int = 500,
+    ):
+        self.index_dir = Path(index_dir)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.encoder = encoder
+        self.restore_diacritics = restore_diacritics
+        self.candidates = candidates  # per mode, for hybrid fusion and semantic ranking
+        self.refresh_seconds = refresh_seconds
+        self.restorer_save_every = restorer_save_every
+        self._write_lock = threading.Lock()
+        self.keyword = KeywordIndex(self.index_dir / "keyword", posting_cache_mb=posting_cache_mb)
+        self.vectors = vector_store or NumpyVectorStore(self.index_dir / "vectors", encoder.name)
+        self.restorer = self._load_restorer()
+        self._restorer_unsaved = 0
+        self._has_written = False  # a writing process keeps its own restorer up to date
+        self._last_refresh = time.monotonic()
+
+    # Writing -------------------------------------------------------------------------------
+
+    def upsert(self, docs: Iterable[SearchDocument]) -> None:
+        """Add or replace documents; only text that changed is embedded again."""
+        by_id = {doc.doc_id: doc for doc in docs}
+        if not by_id:
+            return
+        with self._write_lock:
+            self._write(list(by_id.values()), [])
+            self._save_restorer_if_due()
+
+    def remove(self, doc_ids: Iterable[str]) -> None:
+        doc_ids = list(dict.fromkeys(doc_ids))
+        if not doc_ids:
+            return
+        with self._write_lock:
+            self._write([], doc_ids)
+            self._save_restorer_if_due()
+
+    def sync(self, all_docs: Iterable[SearchDocument]) -> SyncReport:
+        """Make the index hold exactly `all_docs`: add, update, remove; re-embed changed text.
+
+        Also repairs whatever a crash left out of step, since both the keyword index and the
+        vectors keep a hash of each document they hold.
+        """
+        started = time.monotonic()
+        wanted = {doc.doc_id: doc for doc in all_docs}
+        report = SyncReport()
+        with self._write_lock:
+            indexed = self.keyword.content_hashes()
+            changed = [
+                doc for doc in wanted.values() if indexed.get(doc.doc_id) != doc.content_hash
+            ]
+            stale_vectors = [
+                doc for doc in wanted.values()
+                if indexed.get(doc.doc_id) == doc.content_hash
+                and self.vectors.text_hash(doc.doc_id) != doc.text_hash
+            ]
+            removed = [doc_id for doc_id in indexed if doc_id not in wanted]
+            orphans = [doc_id for doc_id in self.vectors.doc_ids() if doc_id not in wanted]
+            report.added = sum(doc.doc_id not in indexed for doc in changed)
+            report.updated = len(changed) - report.added
+            report.removed = len(removed)
+            report.unchanged = len(wanted) - len(changed)
+            if stale_vectors:
+                report.notes.append(f"re-embedded {len(stale_vectors)} documents' stale vectors")
+            for start in range(0, len(changed), SYNC_BATCH):
+                batch = changed[start : start + SYNC_BATCH]
+                report.embedded_passages += self._write(batch, [])
+            for start in range(0, len(stale_vectors), SYNC_BATCH):
+                report.embedded_passages += self._embed(stale_vectors[start : start + SYNC_BATCH])
+            if removed:
+                self._write([], removed)
+            if orphans:
+                self.vectors.remove(orphans)
+            fingerprint = _fingerprint(doc.text_hash for doc in wanted.values())
+            if self.restorer.source_fingerprint != fingerprint:
+                self.restorer = _build_restorer(wanted.values())
+                report.notes.append("rebuilt the diacritics restorer")
+                self._restorer_unsaved += 1
+            if changed or removed or orphans or stale_vectors:
+                self.vectors.save()
+            if self._restorer_unsaved:
+                self._save_restorer()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def rebuild_restorer(self) -> None:
+        """Count the restorer's vocabulary again from every indexed document."""
+        with self._write_lock:
+            self.restorer = _build_restorer(self.keyword.all_documents())
+            self._save_restorer()
+
+    def _write(self, docs: list[SearchDocument], removals: list[str]) -> int:
+        """Embed, then commit the keyword index, then log the vectors; returns passages embedded.
+
+        A crash between the steps leaves hashes that disagree, which sync() repairs.
+        """
+        self._has_written = True
+        previous = self.keyword.documents_by_id([doc.doc_id for doc in docs] + removals)
+        entries = self._embeddings(docs)
+        self.keyword.write(delete=[doc.doc_id for doc in docs] + removals, add=docs)
+        self.vectors.add(entries)
+        if removals:
+            self.vectors.remove(removals)
+        for old in previous.values():
+            self.restorer.remove(_restorer_text(old))
+            self.restorer.source_fingerprint -= _hash_number(old.text_hash)
+        for doc in docs:
+            self.restorer.add(_restorer_text(doc))
+            self.restorer.source_fingerprint += _hash_number(doc.text_hash)
+        self.restorer.source_fingerprint %= 1 << 64
+        self._restorer_unsaved += len(docs) + len(removals)
+        return sum(len(entry.vectors) for entry in entries)
+
+    def _embed(self, docs: list[SearchDocument]) -> int:
+        entries = self._embeddings(docs)
+        self.vectors.add(entries)
+        return sum(len(entry.vectors) for entry in entries)
+
+    def _embeddings(self, docs: list[SearchDocument]) -> list[VectorEntry]:
+        """Vectors for the documents whose text changed since they were last embedded."""
+        pending = [doc for doc in docs if self.vectors.text_hash(doc.doc_id) != doc.text_hash]
+        passages = [doc.passages() for doc in pending]
+        flat = [text for texts in passages for text in texts]
+        if not flat:
+            return []
+        vectors = self.encoder.encode_passages(flat)
+        entries, start = [], 0
+        for doc, texts in zip(pending, passages, strict=True):
+            rows = vectors[start : start + len(texts)]
+            entries.append(VectorEntry(doc.doc_id, doc.text_hash, rows))
+            start += len(texts)
+        return entries
+
+    # Restorer persistence ------------------------------------------------------------------
+
+    def _load_restorer(self) -> DiacriticRestorer:
+        path = self.index_dir / RESTORER_FILE
+        if path.exists():
+            self._restorer_stamp = path.stat().st_mtime_ns
+            return DiacriticRestorer.load(path)
+        self._restorer_stamp = None
+        return DiacriticRestorer()
+
+    def _save_restorer(self) -> None:
+        path = self.index_dir / RESTORER_FILE
+        self.restorer.save(path)
+        self._restorer_stamp = path.stat().st_mtime_ns
+        self._restorer_unsaved = 0
+
+    def _save_restorer_if_due(self) -> None:
+        if self._restorer_unsaved >= self.restorer_save_every:
+            self._save_restorer()
+
+    # Reading -------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """See changes written by another process (a worker) to the same index directory."""
+        self._last_refresh = time.monotonic()
+        self.keyword.refresh()
+        self.vectors.refresh()
+        path = self.index_dir / RESTORER_FILE
+        if (
+            not self._has_written
+            and path.exists()
+            and path.stat().st_mtime_ns != self._restorer_stamp
+        ):
+            self.restorer = self._load_restorer()
+
+    def _refresh_if_due(self) -> None:
+        if time.monotonic() - self._last_refresh >= self.refresh_seconds:
+            self.refresh()
+
+    def understand(self, query: str) -> UnderstoodQuery:
+        """Tokens, folded words, and diacritics put back if they were left out."""
+        typed = phrases(query)
+        with_diacritics = has_diacritics(query)
+        restoration = None
+        if typed and not with_diacritics and self.restore_diacritics:
+            restored = self.restorer.restore(query)
+            if restored.changed:
+                restoration = restored
+        terms = QueryTerms.from_phrases(
+            typed,
+            typed_with_diacritics=with_diacritics,
+            restored=[list(p) for p in restoration.phrases] if restoration else None,
+            restored_weight=0.5 * restoration.confidence if restoration else 0.0,
+        )
+        words = terms.words()
+        return UnderstoodQuery(
+            text=query,
+            terms=terms,
+            folded_words=frozenset(words),
+            word_count=len(words),
+            typed_with_diacritics=with_diacritics,
+            restoration=restoration,
+            semantic_text=restoration.text if restoration else normalize_space(query),
+        )
+
+    def search(
+        self,
+        query: str,
+        *,
+        mode: str = "hybrid",
+        tag: str | None = None,
+        kind: str | None = None,
+        answered: bool | None = None,
+        accepted: bool | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        sort: str = "relevance",
+        limit: int = 10,
+        offset: int = 0,
+    ) -> SearchResults:
+        """One page of results. Any user text is safe: it is read as words, never as syntax.
+
+        Keyword mode counts every match (all words required when sorting by newest). The
+        ranked modes (semantic, hybrid) page through their best `candidates` per mode, and
+        "newest" shows those best ones newest first.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {SORTS}")
+        limit = max(1, min(int(limit), MAX_PAGE))
+        offset = max(0, int(offset))
+        self._refresh_if_due()
+        understood = self.understand(query)
+        restored_text = understood.restoration.text if understood.restoration else None
+        if understood.terms.is_empty():
+            return SearchResults([], 0, query, mode, restored_text)
+        filters = Filters(tag, kind, answered, accepted, date_from, date_to)
+        if mode == "keyword":
+            matches, total = self.keyword.search(
+                understood.terms, filters, limit=limit, offset=offset,
+                newest_first=sort == "newest",
+            )
+            hits = [self._hit(m.document, m.score, understood) for m in matches]
+            return SearchResults(hits, total, query, mode, restored_text)
+        ranked, documents = self._ranked(understood, filters, mode, offset + limit)
+        if sort == "newest":
+            missing = [doc_id for doc_id, _score in ranked if doc_id not in documents]
+            documents.update(self.keyword.documents_by_id(missing))
+            ranked = [item for item in ranked if item[0] in documents]
+            ranked.sort(key=lambda item: documents[item[0]].created_at, reverse=True)
+        page = ranked[offset : offset + limit]
+        missing = [doc_id for doc_id, _score in page if doc_id not in documents]
+        documents.update(self.keyword.documents_by_id(missing))
+        hits = [
+            self._hit(documents[doc_id], score, understood)
+            for doc_id, score in page
+            if doc_id in documents
+        ]
+        return SearchResults(hits, len(ranked), query, mode, restored_text)
+
+    def _ranked(
+        self, understood: UnderstoodQuery, filters: Filters, mode: str, wanted: int
+    ) -> tuple[list[tuple[str, float]], dict[str, SearchDocument]]:
+        """Best (doc_id, score) first, and the documents already read on the way."""
+        pool = max(self.candidates, wanted)
+        semantic = self._semantic(understood, filters, pool)
+        if mode == "semantic":
+            return semantic, {}
+        matches, _total = self.keyword.search(understood.terms, filters, limit=pool)
+        keyword_weight, semantic_weight = understood.fusion_weights()
+        fused = reciprocal_rank_fusion(
+            [([m.doc_id for m in matches], keyword_weight),
+             ([doc_id for doc_id, _score in semantic], semantic_weight)]
+        )
+        return fused, {m.doc_id: m.document for m in matches}
+
+    def _semantic(self, understood: UnderstoodQuery, filters: Filters, k: int):
+        vector = self.encoder.encode_queries([understood.semantic_text])[0]
+        allowed = None if filters == Filters() else self.keyword.filtered_doc_ids(filters)
+        return self.vectors.search(vector, k, allowed)
+
+    def similar_questions(
+        self, text: str, *, limit: int = 5, exclude_question_ids: Iterable[int] = ()
+    ) -> list[Hit]:
+        """Questions like a draft (title and body), most similar first; among comparable
+        similarities, answered threads first. Answers count for their thread.
+
+        Ranks hide how much better the first match is, so here each mode's scores are
+        normalized (keyword by the best score, semantic min-max over its candidates) and
+        mixed with the fusion weights; answered and accepted threads get a small bonus.
+        """
+        self._refresh_if_due()
+        excluded = set(exclude_question_ids)
+        understood = self.understand(" ".join(text.split()[:SIMILAR_TEXT_WORDS]))
+        if understood.terms.is_empty():
+            return []
+        pool = max(self.candidates // 2, limit * 6)
+        matches, _total = self.keyword.search(understood.terms, Filters(), limit=pool)
+        semantic = self._semantic(understood, Filters(), pool)
+        documents = {m.doc_id: m.document for m in matches}
+        documents.update(
+            self.keyword.documents_by_id([d for d, _s in semantic if d not in documents])
+        )
+        keyword_by_thread = _best_per_thread([(m.doc_id, m.score) for m in matches], documents)
+        semantic_by_thread = _best_per_thread(semantic, documents)
+        keyword_norm = _normalized(keyword_by_thread, floor=0.0)
+        semantic_norm = _normalized(semantic_by_thread)
+        keyword_weight, semantic_weight = understood.fusion_weights()
+        similarity = {
+            thread: (keyword_weight * keyword_norm.get(thread, 0.0)
+                     + semantic_weight * semantic_norm.get(thread, 0.0))
+            / (keyword_weight + semantic_weight)
+            for thread in keyword_norm.keys() | semantic_norm.keys()
+            if thread not in excluded
+        }
+        best = sorted(similarity, key=lambda thread: -similarity[thread])[: limit * 3]
+        questions = self.keyword.question_documents(best)
+        ranked = []
+        for thread in best:
+            question = questions.get(thread)
+            if question is None:
+                continue
+            bonus = ANSWERED_BONUS * (question.answer_count > 0)
+            bonus += ACCEPTED_BONUS * question.has_accepted
+            ranked.append((similarity[thread] + bonus, question))
+        ranked.sort(key=lambda item: (-item[0], item[1].question_id))
+        return [self._hit(question, score, understood) for score, question in ranked[:limit]]
+
+    def _hit(self, doc: SearchDocument, score: float, understood: UnderstoodQuery) -> Hit:
+        words = set(understood.folded_words)
+        return Hit(
+            doc_id=doc.doc_id,
+            kind=doc.kind,
+            question_id=doc.question_id,
+            answer_id=doc.answer_id,
+            title=doc.title,
+            title_html=highlight(doc.title, words, window=60),
+            snippet_html=highlight(doc.body or doc.title, words),
+            score=score,
+            tags=doc.tags,
+            created_at=doc.created_at,
+            answer_count=doc.answer_count,
+            has_accepted=doc.has_accepted,
+            votes=doc.score,
+        )
+
+    def stats(self) -> dict:
+        return {
+            "documents": self.keyword.doc_count(),
+            "vectors": len(self.vectors.doc_ids()),
+            "restorer_vocabulary": self.restorer.vocabulary_size(),
+            "encoder": self.encoder.name,
+        }
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._restorer_unsaved:
+                self._save_restorer()
+            self.vectors.save()
+            self.keyword.close()
+            close_vectors = getattr(self.vectors, "close", None)
+            if close_vectors is not None:
+                close_vectors()
+
+
+def reciprocal_rank_fusion(rankings: list[tuple[list[str], float]]) -> list[tuple[str, float]]:
+    """Sum of weight / (RRF_K + rank) over the rankings that contain each id; best first."""
+    scores: dict[str, float] = {}
+    for ids, weight in rankings:
+        if weight <= 0:
+            continue
+        for rank, doc_id in enumerate(ids, start=1):
+            scores[doc_id] = scores.get(doc_id, 0.0) + weight / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _best_per_thread(
+    scored: list[tuple[str, float]], documents: dict[str, SearchDocument]
+) -> dict[int, float]:
+    best: dict[int, float] = {}
+    for doc_id, score in scored:
+        doc = documents.get(doc_id)
+        if doc is not None and score > best.get(doc.question_id, -math.inf):
+            best[doc.question_id] = score
+    return best
+
+
+def _normalized(scores: dict[int, float], floor: float | None = None) -> dict[int, float]:
+    """Scale to [0, 1]: the best score becomes 1, `floor` (default: the lowest) becomes 0."""
+    if not scores:
+        return {}
+    top = max(scores.values())
+    bottom = min(scores.values()) if floor is None else floor
+    if top <= bottom:
+        return dict.fromkeys(scores, 1.0)
+    return {key: (value - bottom) / (top - bottom) for key, value in scores.items()}
+
+
+def _restorer_text(doc: SearchDocument) -> str:
+    # An answer carries its question's title; count the title once, with the question.
+    return f"{doc.title}\n{doc.body}" if doc.kind == "question" else doc.body
+
+
+def _hash_number(text_hash: str) -> int:
+    return int(text_hash[:16], 16)
+
+
+def _fingerprint(text_hashes: Iterable[str]) -> int:
+    return sum(_hash_number(h) for h in text_hashes) % (1 << 64)
+
+
+def _build_restorer(docs: Iterable[SearchDocument]) -> DiacriticRestorer:
+    restorer = DiacriticRestorer()
+    fingerprint = 0
+    for doc in docs:
+        restorer.add(_restorer_text(doc))
+        fingerprint += _hash_number(doc.text_hash)
+    restorer.source_fingerprint = fingerprint % (1 << 64)
+    return restorer
+

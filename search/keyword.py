@@ -1,0 +1,640 @@
+"""Keyword index: Whoosh stores and analyzes the documents; numpy scores the queries.
+
+Whoosh's own matchers walk postings one document at a time in Python; on 100k documents a
+three-word OR took ~220 ms. Here each query term's postings are decoded a block at a time into
+numpy arrays (cached per immutable segment), and BM25 is summed with vector operations, which
+also gives the exact number of matches for free. Queries are lists of terms, never parsed
+text, so user input cannot inject query syntax.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from whoosh import fields, index
+from whoosh.analysis import Token, Tokenizer
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.numeric import byte_to_length
+
+from search.documents import SearchDocument
+from search.vietnamese import bigrams, fold, index_terms
+
+TEXT_FIELDS = ("title", "title_f", "body", "body_f", "tag_words")
+# Field weights: a word in the title counts most, then a tag, then the body.
+FIELD_BOOSTS = {"title": 3.0, "tag_words": 2.0, "body": 1.0}
+# A bigram match means the compound itself matched ("dịch vụ"), not two stray syllables.
+BIGRAM_BOOST = 1.5
+# When diacritics were typed, a folded-only match counts this much of an exact match.
+FOLDED_SHARE = 0.4
+BM25_K1 = 1.2
+BM25_B = {"title": 0.5, "title_f": 0.5, "body": 0.75, "body_f": 0.75, "tag_words": 0.3}
+MAX_QUERY_WORDS = 32  # words beyond this are ignored (a match mask has 32 bits)
+
+
+class VietnameseAnalyzer(Tokenizer):
+    """Whoosh analyzer yielding syllables then in-phrase bigrams, exact or folded."""
+
+    def __init__(self, folded: bool = False):
+        self.folded = folded
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.folded == self.folded
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        terms = index_terms(value, folded=self.folded) if tokenize else [value]
+        for position, text in enumerate(terms, start_pos):
+            token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = position
+            yield token
+
+
+def _text_field(folded: bool) -> fields.TEXT:
+    return fields.TEXT(analyzer=VietnameseAnalyzer(folded), phrase=False)
+
+
+def make_schema() -> fields.Schema:
+    return fields.Schema(
+        doc_id=fields.ID(stored=True, unique=True),
+        kind=fields.ID(),
+        thread=fields.ID(),  # the question id, to find a thread's question
+        title=_text_field(folded=False),
+        title_f=_text_field(folded=True),
+        body=_text_field(folded=False),
+        body_f=_text_field(folded=True),
+        tag_words=_text_field(folded=True),
+        tags=fields.KEYWORD(commas=True),
+        answered=fields.BOOLEAN(),
+        has_accepted=fields.BOOLEAN(),
+        created_ts=fields.NUMERIC(bits=64, signed=False, sortable=True, default=0),
+        document=fields.STORED(),  # everything needed to rebuild the SearchDocument
+        content_hash=fields.STORED(),
+    )
+
+
+def document_fields(doc: SearchDocument) -> dict:
+    return {
+        "doc_id": doc.doc_id,
+        "kind": doc.kind,
+        "thread": str(doc.question_id),
+        "title": doc.title,
+        "title_f": doc.title,
+        "body": doc.body,
+        "body_f": doc.body,
+        "tag_words": " ".join(tag.replace("-", " ") for tag in doc.tags),
+        "tags": ",".join(doc.tags),
+        # An answer belongs to an answered thread by definition.
+        "answered": doc.kind == "answer" or doc.answer_count > 0,
+        "has_accepted": doc.has_accepted,
+        "created_ts": _timestamp(doc.created_at),
+        "document": _to_stored(doc),
+        "content_hash": doc.content_hash,
+    }
+
+
+def _timestamp(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _to_stored(doc: SearchDocument) -> tuple:
+    return (doc.kind, doc.question_id, doc.answer_id, doc.title, doc.body, doc.tags,
+            doc.created_at.astimezone(UTC).isoformat(), doc.answer_count, doc.has_accepted,
+            doc.score)
+
+
+def stored_to_document(stored: dict) -> SearchDocument:
+    (kind, question_id, answer_id, title, body, tags, created_at, answer_count, has_accepted,
+     score) = stored["document"]
+    return SearchDocument(
+        doc_id=stored["doc_id"], kind=kind, question_id=question_id, answer_id=answer_id,
+        title=title, body=body, tags=tuple(tags), created_at=datetime.fromisoformat(created_at),
+        answer_count=answer_count, has_accepted=has_accepted, score=score,
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    tag: str | None = None
+    kind: str | None = None  # "question" | "answer"
+    answered: bool | None = None  # thread has answers (answers always belong to one)
+    accepted: bool | None = None  # question: has an accepted answer; answer: is accepted
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+    def matches(self, doc: SearchDocument) -> bool:
+        answered = doc.kind == "answer" or doc.answer_count > 0
+        return (
+            (self.tag is None or self.tag in doc.tags)
+            and (self.kind is None or doc.kind == self.kind)
+            and (self.answered is None or answered == self.answered)
+            and (self.accepted is None or doc.has_accepted == self.accepted)
+            and (self.date_from is None or doc.created_at >= self.date_from)
+            and (self.date_to is None or doc.created_at <= self.date_to)
+        )
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """A query as index terms: folded words always; exact words if diacritics are known.
+
+    Exact words come from the user (typed with diacritics, weight 1) or from the diacritic
+    restorer (weight below 1, by its confidence). Folded matching is the fallback.
+    """
+
+    folded_phrases: tuple[tuple[str, ...], ...]
+    exact_phrases: tuple[tuple[str, ...], ...] | None = None
+    exact_weight: float = 1.0
+
+    @classmethod
+    def from_phrases(
+        cls,
+        typed: list[list[str]],
+        *,
+        typed_with_diacritics: bool,
+        restored: list[list[str]] | None = None,
+        restored_weight: float = 0.0,
+    ) -> "QueryTerms":
+        folded = tuple(tuple(fold(token) for token in phrase) for phrase in typed)
+        if typed_with_diacritics:
+            return cls(folded, tuple(tuple(p) for p in typed), 1.0)
+        if restored is not None and restored_weight > 0:
+            return cls(folded, tuple(tuple(p) for p in restored), restored_weight)
+        return cls(folded)
+
+    @property
+    def typed_with_diacritics(self) -> bool:
+        return self.exact_phrases is not None and self.exact_weight >= 1.0
+
+    def words(self) -> list[str]:
+        return _unique(token for phrase in self.folded_phrases for token in phrase)
+
+    def is_empty(self) -> bool:
+        return not self.folded_phrases
+
+    def leaves(self) -> list["Leaf"]:
+        """(field, term, boost, word) for every term to look up; word -1 marks a bigram."""
+        folded_words = self.words()[:MAX_QUERY_WORDS]
+        word_index = {word: i for i, word in enumerate(folded_words)}
+        folded_share = FOLDED_SHARE if self.typed_with_diacritics else 1.0
+        leaves: dict[tuple[str, str], Leaf] = {}
+
+        def add(field: str, term: str, boost: float, word: int) -> None:
+            key = (field, term)
+            if key not in leaves:
+                leaves[key] = Leaf(field, term, boost, word)
+
+        for word in folded_words:
+            add("title_f", word, FIELD_BOOSTS["title"] * folded_share, word_index[word])
+            add("body_f", word, FIELD_BOOSTS["body"] * folded_share, word_index[word])
+            add("tag_words", word, FIELD_BOOSTS["tag_words"], word_index[word])
+        for phrase in self.folded_phrases:
+            for pair in bigrams(list(phrase)):
+                add("title_f", pair, FIELD_BOOSTS["title"] * folded_share * BIGRAM_BOOST, -1)
+                add("body_f", pair, FIELD_BOOSTS["body"] * folded_share * BIGRAM_BOOST, -1)
+        if self.exact_phrases is not None:
+            weight = self.exact_weight
+            for phrase in self.exact_phrases:
+                for token in phrase:
+                    word = word_index.get(fold(token), -1)
+                    add("title", token, FIELD_BOOSTS["title"] * weight, word)
+                    add("body", token, FIELD_BOOSTS["body"] * weight, word)
+                for pair in bigrams(list(phrase)):
+                    add("title", pair, FIELD_BOOSTS["title"] * weight * BIGRAM_BOOST, -1)
+                    add("body", pair, FIELD_BOOSTS["body"] * weight * BIGRAM_BOOST, -1)
+        return list(leaves.values())
+
+
+@dataclass(frozen=True)
+class Leaf:
+    field: str
+    term: str
+    boost: float
+    word: int
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+@dataclass(frozen=True)
+class KeywordMatch:
+    doc_id: str
+    score: float
+    document: SearchDocument
+
+
+class _PostingCache:
+    """(segment, field, term) -> (docnums, term frequencies); segments never change, so
+    entries stay valid until the segment is merged away; least recently used go first."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, entry) -> None:
+        size = entry[0].nbytes + entry[1].nbytes
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = entry
+            self._bytes += size
+            while self._bytes > self.max_bytes and len(self._entries) > 1:
+                _old_key, (ids, tfs) = self._entries.popitem(last=False)
+                self._bytes -= ids.nbytes + tfs.nbytes
+
+
+def _posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """All (docnum, weight) postings of a term matcher, deletions ignored.
+
+    Whoosh's W3 postings are pickled blocks of delta-encoded ids; decoding a whole block with
+    numpy is ~50x faster than stepping the matcher. Other matchers are stepped.
+    """
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if isinstance(matcher, W3LeafMatcher):
+        id_blocks, weight_blocks = [], []
+        while True:
+            matcher._read_data()
+            deltas, weights, _values = matcher._data
+            count = matcher._blocklength
+            id_blocks.append(np.cumsum(np.asarray(deltas, dtype=np.int64)).astype(np.int32))
+            if weights is None:
+                weight_blocks.append(np.ones(count, np.float32))
+            elif isinstance(weights, float):
+                weight_blocks.append(np.full(count, weights, np.float32))
+            else:
+                weight_blocks.append(np.asarray(weights, dtype=np.float32))
+            if matcher._lastblock:
+                break
+            matcher._goto(matcher._nextoffset)
+        return np.concatenate(id_blocks), np.concatenate(weight_blocks)
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return np.asarray(ids, np.int32), np.asarray(weights, np.float32)
+
+
+def _fixed_column_array(column_reader, dtype: str, count: int, default) -> np.ndarray:
+    """A fixed-width Whoosh column as a numpy array, read in one go (values are big-endian)."""
+    width = column_reader._fixedlen
+    stored = column_reader._count
+    raw = column_reader._dbfile.get(column_reader._basepos, stored * width)
+    values = np.frombuffer(raw, dtype=dtype).astype(dtype.replace(">", "<"))
+    if stored < count:
+        values = np.concatenate([values, np.full(count - stored, default, values.dtype)])
+    return values[:count]
+
+
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], np.float32)
+
+
+class _SegmentArrays:
+    """Per-segment numpy data: field lengths, creation times, deletions."""
+
+    def __init__(self, reader):
+        self.count = reader.doc_count_all()
+        self.lengths = {}
+        for field in TEXT_FIELDS:
+            column = reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+            if column is None:
+                self.lengths[field] = np.zeros(self.count, np.float32)
+            else:
+                codes = _fixed_column_array(column, "u1", self.count, 0)
+                self.lengths[field] = _LENGTH_OF_BYTE[codes]
+        created = reader.column_reader("created_ts", translate=False)
+        self.created_ts = _fixed_column_array(created, ">u8", self.count, 0).astype(np.int64)
+        self._doc_ids = None
+        self._doc_ids_lock = threading.Lock()
+
+    def doc_ids(self, reader) -> np.ndarray:
+        """docnum -> doc_id, built on first use from the unique doc_id terms."""
+        with self._doc_ids_lock:
+            if self._doc_ids is None:
+                doc_ids = np.empty(self.count, dtype=object)
+                for text, info in reader.iter_field("doc_id"):
+                    doc_ids[info.min_id()] = text.decode() if isinstance(text, bytes) else text
+                self._doc_ids = doc_ids
+            return self._doc_ids
+
+    @staticmethod
+    def alive_mask(reader) -> np.ndarray:
+        alive = np.ones(reader.doc_count_all(), bool)
+        deleted = list(reader.deleted_docs_set)
+        if deleted:
+            alive[deleted] = False
+        return alive
+
+
+class _Snapshot:
+    """A searcher plus the numpy view of its segments; closed when replaced and unused."""
+
+    def __init__(self, searcher, arrays_by_segment: dict):
+        self.searcher = searcher
+        self.lock = threading.Lock()  # Whoosh readers seek shared files: one reader at a time
+        self.users = 0
+        self.retired = False
+        self.segments = []
+        for reader, offset in searcher.reader().leaf_readers():
+            if reader.doc_count_all() == 0:
+                continue  # an empty index has an EmptyReader, which has no segment
+            segment_id = reader.segment().segment_id()
+            arrays = arrays_by_segment.get(segment_id) or _SegmentArrays(reader)
+            arrays_by_segment[segment_id] = arrays
+            self.segments.append((segment_id, reader, offset, arrays,
+                                  _SegmentArrays.alive_mask(reader)))
+        self.doc_count = searcher.doc_count_all()
+        self.field_lengths = {f: searcher.field_length(f) for f in TEXT_FIELDS}
+
+
+class KeywordIndex:
+    """The Whoosh index. One writer at a time (the caller's lock); searches run concurrently."""
+
+    def __init__(self, directory: Path, *, posting_cache_mb: int = 128):
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        if index.exists_in(str(directory)):
+            self.index = index.open_dir(str(directory))
+        else:
+            self.index = index.create_in(str(directory), make_schema())
+        self._postings = _PostingCache(posting_cache_mb << 20)
+        self._arrays: dict[str, _SegmentArrays] = {}
+        self._swap_lock = threading.Lock()
+        self._snapshot = self._open_snapshot()
+
+    # Snapshots -----------------------------------------------------------------------------
+
+    def _open_snapshot(self) -> _Snapshot:
+        snapshot = _Snapshot(self.index.searcher(), self._arrays)
+        live = {segment_id for segment_id, *_ in snapshot.segments}
+        for segment_id in list(self._arrays):
+            if segment_id not in live:
+                del self._arrays[segment_id]
+        return snapshot
+
+    def refresh(self) -> None:
+        """Switch to the latest commit (also one made by another process), if any."""
+        current = self._snapshot
+        if current.searcher.up_to_date():
+            return
+        fresh = self._open_snapshot()
+        with self._swap_lock:
+            old, self._snapshot = self._snapshot, fresh
+            old.retired = True
+            close_now = old.users == 0
+        if close_now:
+            old.searcher.close()
+
+    def _acquire(self) -> _Snapshot:
+        with self._swap_lock:
+            snapshot = self._snapshot
+            snapshot.users += 1
+            return snapshot
+
+    def _release(self, snapshot: _Snapshot) -> None:
+        with self._swap_lock:
+            snapshot.users -= 1
+            close_now = snapshot.retired and snapshot.users == 0
+        if close_now:
+            snapshot.searcher.close()
+
+    # Searching -----------------------------------------------------------------------------
+
+    def search(
+        self,
+        terms: QueryTerms,
+        filters: Filters,
+        *,
+        limit: int,
+        offset: int = 0,
+        newest_first: bool = False,
+        require_all: bool = False,
+    ) -> tuple[list[KeywordMatch], int]:
+        """The page [offset, offset+limit) of matches, and how many documents match.
+
+        By relevance, a document matches if it contains any word; with require_all (always
+        when sorting by date) it must contain every word, exactly or folded.
+        """
+        if terms.is_empty():
+            return [], 0
+        leaves = terms.leaves()
+        word_count = min(len(terms.words()), MAX_QUERY_WORDS)
+        snapshot = self._acquire()
+        try:
+            ranked, total = self._rank(snapshot, leaves, word_count, filters, offset + limit,
+                                       newest_first, require_all or newest_first)
+            page = ranked[offset : offset + limit]
+            with snapshot.lock:
+                matches = []
+                for docnum, score in page:
+                    stored = snapshot.searcher.stored_fields(docnum)
+                    matches.append(
+                        KeywordMatch(stored["doc_id"], score, stored_to_document(stored))
+                    )
+            return matches, total
+        finally:
+            self._release(snapshot)
+
+    def _rank(self, snapshot, leaves, word_count, filters, wanted, newest_first, require_all):
+        all_words = (1 << word_count) - 1
+        doc_count = max(snapshot.doc_count, 1)
+        df = {}
+        with snapshot.lock:
+            postings = {
+                (segment_id, leaf.field, leaf.term): self._term_postings(segment_id, reader, leaf)
+                for segment_id, reader, *_ in snapshot.segments
+                for leaf in leaves
+            }
+        for (_segment, field, term), (ids, _tfs) in postings.items():
+            df[field, term] = df.get((field, term), 0) + len(ids)
+        candidates: list[tuple[float, int, float]] = []  # (sort key, docnum, score)
+        total = 0
+        for segment_id, reader, offset, arrays, alive in snapshot.segments:
+            scores = np.zeros(arrays.count, np.float32)
+            words = np.zeros(arrays.count, np.uint32)
+            for leaf in leaves:
+                ids, tfs = postings[segment_id, leaf.field, leaf.term]
+                if len(ids) == 0:
+                    continue
+                frequency = df[leaf.field, leaf.term]
+                idf = np.log(1 + (doc_count - frequency + 0.5) / (frequency + 0.5))
+                average = max(snapshot.field_lengths[leaf.field] / doc_count, 1.0)
+                b = BM25_B[leaf.field]
+                norm = BM25_K1 * (1 - b + b * arrays.lengths[leaf.field][ids] / average)
+                scores[ids] += (idf * leaf.boost * (BM25_K1 + 1)) * tfs / (tfs + norm)
+                if leaf.word >= 0:
+                    words[ids] |= np.uint32(1 << leaf.word)
+            usable = alive & (words == all_words) if require_all else alive & (scores > 0)
+            usable &= self._filter_mask(snapshot, segment_id, reader, arrays, filters)
+            matched = np.flatnonzero(usable)
+            total += len(matched)
+            if len(matched) == 0:
+                continue
+            # Documents that contain more of the query's words rank higher.
+            coverage = np.bitwise_count(words[matched]).astype(np.float32) / max(word_count, 1)
+            final = scores[matched] * (0.5 + 0.5 * coverage)
+            keys = arrays.created_ts[matched].astype(np.float64) if newest_first else final
+            if len(matched) > wanted:
+                top = np.argpartition(-keys, wanted - 1)[:wanted]
+            else:
+                top = np.arange(len(matched))
+            candidates.extend(
+                (float(keys[i]), int(matched[i]) + offset, float(final[i])) for i in top
+            )
+        candidates.sort(key=lambda item: (-item[0], item[1]))
+        return [(docnum, score) for _key, docnum, score in candidates[:wanted]], total
+
+    def _term_postings(self, segment_id, reader, leaf) -> tuple[np.ndarray, np.ndarray]:
+        return self._cached_postings(segment_id, reader, leaf.field, leaf.term)
+
+    def _cached_postings(self, segment_id, reader, field, term):
+        key = (segment_id, field, term)
+        entry = self._postings.get(key)
+        if entry is None:
+            if (field, term) in reader:
+                entry = _posting_arrays(reader.postings(field, term))
+            else:
+                entry = (np.zeros(0, np.int32), np.zeros(0, np.float32))
+            self._postings.put(key, entry)
+        return entry
+
+    def _term_mask(self, snapshot, segment_id, reader, count, field, term) -> np.ndarray:
+        with snapshot.lock:
+            ids, _tfs = self._cached_postings(segment_id, reader, field, term)
+        mask = np.zeros(count, bool)
+        mask[ids] = True
+        return mask
+
+    def _filter_mask(self, snapshot, segment_id, reader, arrays, filters: Filters) -> np.ndarray:
+        mask = np.ones(arrays.count, bool)
+        term_filters = [
+            ("tags", filters.tag),
+            ("kind", filters.kind),
+            ("answered", filters.answered),
+            ("has_accepted", filters.accepted),
+        ]
+        for field, value in term_filters:
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                # BOOLEAN fields index "t"/"f"; the postings of True give the True documents.
+                has = self._term_mask(snapshot, segment_id, reader, arrays.count, field, True)
+                mask &= has if value else ~has
+            else:
+                mask &= self._term_mask(snapshot, segment_id, reader, arrays.count, field, value)
+        if filters.date_from is not None:
+            mask &= arrays.created_ts >= _timestamp(filters.date_from)
+        if filters.date_to is not None:
+            mask &= arrays.created_ts <= _timestamp(filters.date_to)
+        return mask
+
+    def filtered_doc_ids(self, filters: Filters) -> set[str]:
+        """The ids of all live documents that pass the filters."""
+        snapshot = self._acquire()
+        try:
+            allowed: set[str] = set()
+            for segment_id, reader, _offset, arrays, alive in snapshot.segments:
+                mask = alive & self._filter_mask(snapshot, segment_id, reader, arrays, filters)
+                with snapshot.lock:
+                    doc_ids = arrays.doc_ids(reader)
+                allowed.update(doc_ids[mask].tolist())
+            return allowed
+        finally:
+            self._release(snapshot)
+
+    def question_documents(self, question_ids: Iterable[int]) -> dict[int, SearchDocument]:
+        """The question document of each given thread that has one in the index."""
+        snapshot = self._acquire()
+        try:
+            found = {}
+            with snapshot.lock:
+                for question_id in question_ids:
+                    docnum = snapshot.searcher.document_number(
+                        thread=str(question_id), kind="question"
+                    )
+                    if docnum is not None:
+                        stored = snapshot.searcher.stored_fields(docnum)
+                        found[question_id] = stored_to_document(stored)
+            return found
+        finally:
+            self._release(snapshot)
+
+    def documents_by_id(self, doc_ids: Iterable[str]) -> dict[str, SearchDocument]:
+        snapshot = self._acquire()
+        try:
+            found = {}
+            with snapshot.lock:
+                for doc_id in doc_ids:
+                    docnum = snapshot.searcher.document_number(doc_id=doc_id)
+                    if docnum is not None:
+                        found[doc_id] = stored_to_document(snapshot.searcher.stored_fields(docnum))
+            return found
+        finally:
+            self._release(snapshot)
+
+    def content_hashes(self) -> dict[str, str]:
+        """doc_id -> content hash of every live document."""
+        snapshot = self._acquire()
+        try:
+            with snapshot.lock:
+                return {
+                    stored["doc_id"]: stored["content_hash"]
+                    for _docnum, stored in snapshot.searcher.reader().iter_docs()
+                }
+        finally:
+            self._release(snapshot)
+
+    def all_documents(self) -> Iterator[SearchDocument]:
+        """Every live document, read in batches so the index may change meanwhile."""
+        doc_ids = list(self.content_hashes())
+        for start in range(0, len(doc_ids), 500):
+            yield from self.documents_by_id(doc_ids[start : start + 500]).values()
+
+    def doc_count(self) -> int:
+        return self._snapshot.searcher.doc_count()
+
+    # Writing -------------------------------------------------------------------------------
+
+    def write(self, *, delete: Iterable[str], add: Iterable[SearchDocument]) -> None:
+        """One commit: delete the given ids, then add the given documents.
+
+        To replace a document, delete its id and add it again in the same call.
+        """
+        writer = self.index.writer(timeout=30.0, limitmb=128)
+        try:
+            for doc_id in delete:
+                writer.delete_by_term("doc_id", doc_id)
+            for doc in add:
+                writer.add_document(**document_fields(doc))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        self.refresh()
+
+    def close(self) -> None:
+        with self._swap_lock:
+            snapshot = self._snapshot
+            snapshot.retired = True
+            close_now = snapshot.users == 0
+        if close_now:
+            snapshot.searcher.close()

@@ -1,0 +1,349 @@
+"""Passage vectors of documents, searched by exact cosine similarity in numpy.
+
+A document owns one or more passage vectors; its score for a query is its best passage's.
+The store sits behind VectorStore so an approximate index (faiss HNSW) or a database table
+could replace NumpyVectorStore without touching the engine.
+
+On disk: a snapshot (vectors.npz, replaced atomically) plus an append-only log of changes
+since that snapshot (vectors-<generation>.log, one checksummed record per change). A crash can
+only cut the log's last record, which loading ignores; SearchEngine.sync() then re-embeds
+whatever is missing, because every document's vectors carry the hash of their text.
+"""
+
+import json
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+SNAPSHOT_NAME = "vectors.npz"
+_RECORD_HEADER = struct.Struct("<BII")  # operation, payload length, crc32 of payload
+_ADD, _REMOVE = 1, 2
+
+
+@dataclass(frozen=True)
+class VectorEntry:
+    doc_id: str
+    text_hash: str
+    vectors: np.ndarray  # (passages, dim) float32, rows L2-normalized
+
+
+class VectorStore(Protocol):
+    space: str  # the encoder's name: vectors of different encoders are not comparable
+
+    def text_hash(self, doc_id: str) -> str | None: ...
+
+    def doc_ids(self) -> set[str]: ...
+
+    def add(self, entries: Iterable[VectorEntry]) -> None: ...
+
+    def remove(self, doc_ids: Iterable[str]) -> None: ...
+
+    def search(
+        self, vector: np.ndarray, k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]: ...
+
+    def save(self) -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def clear(self, space: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Matrix:
+    """Rows in use are [0, size); row_slot[r] is the owning document's slot, or -1 if dead."""
+
+    vectors: np.ndarray
+    row_slot: np.ndarray
+    size: int
+
+
+class NumpyVectorStore:
+    """Exact top-k in numpy; one writer at a time, searches may run concurrently."""
+
+    def __init__(self, directory: Path, space: str, *, max_log_bytes: int = 64 << 20):
+        self.directory = directory
+        self.space = space
+        self.max_log_bytes = max_log_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._log_file = None
+        self._load()
+        if self._stamp is None or self.space != space:
+            # A new store, or vectors of another encoder: start empty, recording the space.
+            self.clear(space)
+
+    # Reading -------------------------------------------------------------------------------
+
+    def text_hash(self, doc_id: str) -> str | None:
+        entry = self._docs.get(doc_id)
+        return entry[1] if entry else None
+
+    def doc_ids(self) -> set[str]:
+        return set(self._docs)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def search(
+        self, vector: np.ndarray, k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The k documents whose best passage is most similar to `vector`, best first."""
+        matrix = self._matrix  # one consistent view, even if a writer swaps it meanwhile
+        if matrix.size == 0 or k <= 0:
+            return []
+        scores = matrix.vectors[: matrix.size] @ vector.astype(np.float32, copy=False)
+        row_slot = matrix.row_slot[: matrix.size]
+        if allowed is None:
+            usable = row_slot >= 0
+        else:
+            usable = np.zeros(matrix.size, dtype=bool)
+            rows = [row for doc_id in allowed for row in self._docs.get(doc_id, (0, "", ()))[2]]
+            usable[[row for row in rows if row < matrix.size]] = True
+            usable &= row_slot >= 0
+        scores = np.where(usable, scores, -np.inf)
+        candidates = min(int(usable.sum()), k)
+        if candidates == 0:
+            return []
+        take = min(matrix.size, k * 4)
+        while True:
+            top = np.argpartition(-scores, take - 1)[:take] if take < matrix.size else None
+            order = np.arange(matrix.size) if top is None else top
+            order = order[np.argsort(-scores[order], kind="stable")]
+            best: dict[str, float] = {}
+            for row in order:
+                score = scores[row]
+                if score == -np.inf:
+                    break
+                doc_id = self._slot_ids[row_slot[row]]
+                if doc_id is not None and doc_id not in best:
+                    best[doc_id] = float(score)
+                    if len(best) == k:
+                        break
+            if len(best) >= candidates or top is None:
+                return list(best.items())
+            take = min(matrix.size, take * 4)
+
+    # Writing -------------------------------------------------------------------------------
+
+    def add(self, entries: Iterable[VectorEntry]) -> None:
+        """Add or replace documents' vectors, logging each change durably."""
+        with self._write_lock:
+            records = []
+            for entry in entries:
+                vectors = np.ascontiguousarray(entry.vectors, dtype=np.float32)
+                self._apply_add(entry.doc_id, entry.text_hash, vectors)
+                header = json.dumps({"id": entry.doc_id, "hash": entry.text_hash,
+                                     "shape": list(vectors.shape)}).encode()
+                records.append((_ADD, struct.pack("<I", len(header)) + header + vectors.tobytes()))
+            self._append(records)
+
+    def remove(self, doc_ids: Iterable[str]) -> None:
+        with self._write_lock:
+            records = []
+            for doc_id in doc_ids:
+                if doc_id in self._docs:
+                    self._apply_remove(doc_id)
+                    records.append((_REMOVE, doc_id.encode()))
+            self._append(records)
+
+    def clear(self, space: str) -> None:
+        """Forget every vector, e.g. because the encoder changed."""
+        with self._write_lock:
+            self.space = space
+            self._reset()
+            self._write_snapshot()
+
+    def save(self) -> None:
+        """Write a compact snapshot and start an empty log."""
+        with self._write_lock:
+            self._write_snapshot()
+
+    def refresh(self) -> None:
+        """Pick up changes another process wrote: a new snapshot, or new log records."""
+        with self._write_lock:
+            if self._snapshot_stamp() != self._stamp:
+                self._load()
+            else:
+                self._replay_log(self._log_offset)
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._log_file is not None:
+                self._log_file.close()
+                self._log_file = None
+
+    # Internals -----------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self._matrix = _Matrix(np.zeros((0, 0), np.float32), np.zeros(0, np.int32), 0)
+        self._docs: dict[str, tuple[int, str, tuple[int, ...]]] = {}  # id -> slot, hash, rows
+        self._slot_ids: list[str | None] = []
+        self._dead_rows = 0
+        self.generation = 0
+        self._log_offset = 0
+
+    def _apply_add(self, doc_id: str, text_hash: str, vectors: np.ndarray) -> None:
+        if doc_id in self._docs:
+            self._apply_remove(doc_id)
+        matrix = self._matrix
+        count, dim = vectors.shape
+        if matrix.vectors.shape[1] not in (0, dim):
+            raise ValueError(f"vectors of size {dim} in a store of size {matrix.vectors.shape[1]}")
+        needed = matrix.size + count
+        if needed > matrix.vectors.shape[0]:
+            capacity = max(needed, int(matrix.vectors.shape[0] * 1.5), 1024)
+            grown = np.zeros((capacity, dim), np.float32)
+            if matrix.size:
+                grown[: matrix.size] = matrix.vectors[: matrix.size]
+            slots = np.full(capacity, -1, np.int32)
+            slots[: matrix.size] = matrix.row_slot[: matrix.size]
+            matrix = _Matrix(grown, slots, matrix.size)
+        # Fill the rows first, then publish the new size: readers never see half a document.
+        matrix.vectors[matrix.size : needed] = vectors
+        slot = len(self._slot_ids)
+        self._slot_ids.append(doc_id)
+        matrix.row_slot[matrix.size : needed] = slot
+        self._docs[doc_id] = (slot, text_hash, tuple(range(matrix.size, needed)))
+        self._matrix = _Matrix(matrix.vectors, matrix.row_slot, needed)
+
+    def _apply_remove(self, doc_id: str) -> None:
+        slot, _hash, rows = self._docs.pop(doc_id)
+        self._matrix.row_slot[list(rows)] = -1
+        self._slot_ids[slot] = None
+        self._dead_rows += len(rows)
+
+    def _append(self, records: list[tuple[int, bytes]]) -> None:
+        if not records:
+            return
+        data = b"".join(
+            _RECORD_HEADER.pack(op, len(payload), zlib.crc32(payload)) + payload
+            for op, payload in records
+        )
+        log = self._open_log()
+        log.write(data)
+        log.flush()
+        os.fsync(log.fileno())
+        self._log_offset += len(data)
+        matrix = self._matrix
+        if self._log_offset > self.max_log_bytes or self._dead_rows > max(1000, matrix.size // 3):
+            self._write_snapshot()
+
+    def _open_log(self):
+        if self._log_file is None:
+            path = self._log_path(self.generation)
+            # Drop a record a crash cut short, or the records after it would never be read.
+            if path.exists() and path.stat().st_size > self._log_offset:
+                os.truncate(path, self._log_offset)
+            self._log_file = open(path, "ab")  # noqa: SIM115
+        return self._log_file
+
+    def _log_path(self, generation: int) -> Path:
+        return self.directory / f"vectors-{generation}.log"
+
+    def _snapshot_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = (self.directory / SNAPSHOT_NAME).stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_ino
+
+    def _write_snapshot(self) -> None:
+        matrix = self._matrix
+        doc_ids = list(self._docs)
+        rows = [row for doc_id in doc_ids for row in self._docs[doc_id][2]]
+        counts = np.array([len(self._docs[doc_id][2]) for doc_id in doc_ids], np.int32)
+        vectors = matrix.vectors[rows] if rows else np.zeros((0, 0), np.float32)
+        old_generation = self.generation
+        generation = old_generation + 1
+        temporary = self.directory / f".{SNAPSHOT_NAME}.tmp"
+        with open(temporary, "wb") as out:
+            np.savez(
+                out,
+                vectors=vectors,
+                counts=counts,
+                doc_ids=np.array(doc_ids, dtype=str),
+                hashes=np.array([self._docs[doc_id][1] for doc_id in doc_ids], dtype=str),
+                meta=np.array(json.dumps({"space": self.space, "generation": generation})),
+            )
+            out.flush()
+            os.fsync(out.fileno())
+        # The new, empty log must exist before the snapshot names it.
+        self._log_path(generation).touch()
+        os.replace(temporary, self.directory / SNAPSHOT_NAME)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        self._log_path(old_generation).unlink(missing_ok=True)
+        self._install(vectors, counts, doc_ids, [self._docs[d][1] for d in doc_ids], generation)
+        self._stamp = self._snapshot_stamp()
+
+    def _install(self, vectors, counts, doc_ids, hashes, generation) -> None:
+        self._reset()
+        self.generation = generation
+        size = int(counts.sum()) if len(counts) else 0
+        row_slot = np.repeat(np.arange(len(doc_ids), dtype=np.int32), counts)
+        self._slot_ids = list(doc_ids)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else []
+        self._docs = {
+            doc_id: (slot, text_hash, tuple(range(int(start), int(start) + int(count))))
+            for slot, (doc_id, text_hash, start, count) in enumerate(
+                zip(doc_ids, hashes, starts, counts, strict=True)
+            )
+        }
+        self._matrix = _Matrix(np.ascontiguousarray(vectors, np.float32), row_slot, size)
+
+    def _load(self) -> None:
+        path = self.directory / SNAPSHOT_NAME
+        self._stamp = self._snapshot_stamp()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self._stamp is None:
+            self._reset()
+            return
+        with np.load(path) as data:
+            meta = json.loads(str(data["meta"]))
+            self.space = meta["space"]
+            self._install(
+                data["vectors"],
+                data["counts"],
+                [str(doc_id) for doc_id in data["doc_ids"]],
+                [str(text_hash) for text_hash in data["hashes"]],
+                meta["generation"],
+            )
+        self._replay_log(0)
+
+    def _replay_log(self, offset: int) -> None:
+        path = self._log_path(self.generation)
+        try:
+            with open(path, "rb") as log:
+                log.seek(offset)
+                data = log.read()
+        except FileNotFoundError:
+            return
+        position = 0
+        while position + _RECORD_HEADER.size <= len(data):
+            op, length, checksum = _RECORD_HEADER.unpack_from(data, position)
+            start = position + _RECORD_HEADER.size
+            payload = data[start : start + length]
+            if len(payload) < length or zlib.crc32(payload) != checksum:
+                break  # a record cut short by a crash: ignore it and everything after it
+            if op == _ADD:
+                (header_length,) = struct.unpack_from("<I", payload)
+                header = json.loads(payload[4 : 4 + header_length])
+                vectors = np.frombuffer(payload[4 + header_length :], np.float32)
+                self._apply_add(header["id"], header["hash"], vectors.reshape(header["shape"]))
+            elif op == _REMOVE:
+                doc_id = payload.decode()
+                if doc_id in self._docs:
+                    self._apply_remove(doc_id)
+            position = start + length
+        self._log_offset = offset + position

@@ -1,0 +1,102 @@
+"""Vietnamese text handling: NFC, folding of diacritics, syllable tokens and bigrams.
+
+Vietnamese writes one syllable per space-separated word, and most words are compounds of two
+syllables ("trí tuệ", "đăng ký"), so adjacent syllable pairs (bigrams) stand in for words.
+Users often type without diacritics ("dang ky"), so every text is also indexed folded.
+"""
+
+import re
+import unicodedata
+
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+# A token is a run of letters or digits; "_" is excluded because it joins bigrams.
+_TOKEN = re.compile(r"[^\W_]+")
+# Punctuation that ends a phrase: no bigram is formed across it.
+_PHRASE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"\n\r\t…|/\\]+")
+
+BIGRAM_JOINER = "_"
+
+# Common teencode and abbreviations, expanded the same way at index and query time.
+# Only forms that rarely mean anything else are listed.
+TEENCODE = {
+    "ko": "không",
+    "k": "không",
+    "kh": "không",
+    "hok": "không",
+    "dc": "được",
+    "đc": "được",
+    "j": "gì",
+    "ntn": "như thế nào",
+    "vs": "với",
+    "cx": "cũng",
+    "mn": "mọi người",
+    "ng": "người",
+    "trc": "trước",
+    "sd": "sử dụng",
+}
+
+
+def _build_fold_table() -> dict[int, str]:
+    table = {ord("đ"): "d", ord("Đ"): "D"}
+    for code in range(0x00C0, 0x1EFA):
+        char = chr(code)
+        stripped = _COMBINING.sub("", unicodedata.normalize("NFD", char))
+        if stripped != char and len(stripped) == 1 and stripped.isascii():
+            table[code] = stripped
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+
+
+def normalize(text: str) -> str:
+    """NFC-normalize and lowercase, so composed and decomposed input compare equal."""
+    return unicodedata.normalize("NFC", text).lower()
+
+
+def fold(text: str) -> str:
+    """Remove Vietnamese diacritics: "Đăng ký" -> "Dang ky". Expects NFC text."""
+    return text.translate(_FOLD_TABLE)
+
+
+def has_diacritics(text: str) -> bool:
+    normalized = unicodedata.normalize("NFC", text)
+    return fold(normalized) != normalized
+
+
+def phrases(text: str) -> list[list[str]]:
+    """Normalized syllable tokens, grouped into phrases split at punctuation.
+
+    Teencode is expanded ("ko" -> "không"), so "ko dc" and "không được" index alike.
+    """
+    result = []
+    for chunk in _PHRASE_BREAK.split(normalize(text)):
+        tokens = []
+        for token in _TOKEN.findall(chunk):
+            expansion = TEENCODE.get(token)
+            if expansion is None:
+                tokens.append(token)
+            else:
+                tokens.extend(expansion.split())
+        if tokens:
+            result.append(tokens)
+    return result
+
+
+def tokens(text: str) -> list[str]:
+    return [token for phrase in phrases(text) for token in phrase]
+
+
+def bigrams(phrase: list[str]) -> list[str]:
+    return [a + BIGRAM_JOINER + b for a, b in zip(phrase, phrase[1:], strict=False)]
+
+
+def index_terms(text: str, *, folded: bool) -> list[str]:
+    """Syllables followed by in-phrase bigrams: what one text field indexes."""
+    groups = phrases(text)
+    if folded:
+        groups = [[fold(token) for token in phrase] for phrase in groups]
+    unigrams = [token for phrase in groups for token in phrase]
+    pairs = [pair for phrase in groups for pair in bigrams(phrase)]
+    return unigrams + pairs

@@ -1,0 +1,307 @@
+"""SearchEngine: sync and repair, the three modes, similar questions, concurrency."""
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from search import FakeEncoder, SearchDocument, SearchEngine
+from search.engine import RESTORER_FILE, reciprocal_rank_fusion
+
+START = datetime(2025, 5, 1, tzinfo=UTC)
+FILLER = (
+    "hôm nay trời mưa to nên cả nhà ở trong bếp nấu cơm nói chuyện về mùa vụ năm sau "
+    "ông bà kể chuyện ngày xưa đi chợ phiên bán gà mua vải may áo cho các cháu đi học"
+)
+
+
+def question(number, title, body="", *, tags=(), answers=0, accepted=False, days=0):
+    return SearchDocument(
+        doc_id=f"q:{number}", kind="question", question_id=number, answer_id=None,
+        title=title, body=body, tags=tuple(tags), created_at=START + timedelta(days=days),
+        answer_count=answers, has_accepted=accepted,
+    )
+
+
+def answer(number, of, body, *, accepted=False, days=1):
+    return SearchDocument(
+        doc_id=f"a:{number}", kind="answer", question_id=of.question_id, answer_id=number,
+        title=of.title, body=body, tags=of.tags, created_at=of.created_at + timedelta(days=days),
+        has_accepted=accepted,
+    )
+
+
+Q1 = question(1, "Làm sao đăng ký tài khoản ChatGPT?", "Mình mới dùng, cần hướng dẫn.",
+              tags=["chatgpt"], answers=1, accepted=True)
+A1 = answer(11, Q1, "Bạn vào trang chủ, bấm đăng ký rồi xác nhận email.", accepted=True)
+Q2 = question(2, "Đang kỳ nghỉ hè, học gì với AI?", "Con tôi muốn tự học tiếng Anh.",
+              tags=["hoc-tap"], days=2)
+Q3 = question(3, "Nhận biết cuộc gọi lừa đảo", "Có người giả công an gọi bắt chuyển tiền.",
+              tags=["lua-dao"], answers=1, days=3)
+A3 = answer(31, Q3, "Cúp máy ngay, không chuyển tiền, báo công an phường.")
+CORPUS = [Q1, A1, Q2, Q3, A3]
+
+
+@pytest.fixture
+def encoder():
+    return FakeEncoder()
+
+
+@pytest.fixture
+def engine(tmp_path, encoder):
+    search_engine = SearchEngine(tmp_path / "index", encoder)
+    search_engine.sync(CORPUS)
+    yield search_engine
+    search_engine.close()
+
+
+def ids(results):
+    return [hit.doc_id for hit in results.hits]
+
+
+# Sync ----------------------------------------------------------------------------------------
+
+
+def test_first_sync_adds_and_embeds_everything(tmp_path):
+    encoder = FakeEncoder()
+    engine = SearchEngine(tmp_path / "index", encoder)
+    report = engine.sync(CORPUS)
+    passages = sum(len(doc.passages()) for doc in CORPUS)
+    assert (report.added, report.updated, report.removed) == (5, 0, 0)
+    assert report.embedded_passages == encoder.passages_encoded == passages
+    assert engine.stats()["documents"] == engine.stats()["vectors"] == 5
+    engine.close()
+
+
+def test_sync_without_changes_embeds_nothing(engine, encoder):
+    before = encoder.passages_encoded
+    report = engine.sync(CORPUS)
+    assert report.unchanged == 5
+    assert (report.added, report.updated, report.removed, report.embedded_passages) == (0,) * 4
+    assert encoder.passages_encoded == before
+
+
+def test_sync_updates_edits_removes_deletions_and_embeds_only_changed_text(engine, encoder):
+    before = encoder.passages_encoded
+    edited = replace(A3, body="Cúp máy, gọi lại số tổng đài ngân hàng để kiểm tra.")
+    voted = replace(Q2, score=7)  # votes change what is stored, not what is embedded
+    report = engine.sync([Q1, A1, voted, Q3, edited])
+    assert (report.updated, report.removed) == (2, 0)
+    assert encoder.passages_encoded - before == len(edited.passages())
+    report = engine.sync([Q1, A1, voted, edited])
+    assert report.removed == 1
+    assert "q:3" not in ids(engine.search("lừa đảo", mode="keyword"))
+    assert "q:3" not in ids(engine.search("lừa đảo", mode="semantic"))
+    assert ids(engine.search("tổng đài ngân hàng", mode="keyword")) == ["a:31"]
+
+
+def test_a_title_change_reembeds_the_question_and_its_answers(engine, encoder):
+    before = encoder.passages_encoded
+    retitled = replace(Q1, title="Đăng ký ChatGPT bằng số điện thoại")
+    engine.sync([retitled, replace(A1, title=retitled.title), Q2, Q3, A3])
+    assert encoder.passages_encoded - before == len(retitled.passages()) + len(A1.passages())
+
+
+def test_sync_repairs_what_a_crash_left_out_of_step(engine, encoder, tmp_path):
+    # Crash after the keyword commit, before the vectors were logged:
+    engine.vectors.remove(["a:11"])
+    # Crash after the vectors were logged, before the keyword commit:
+    engine.keyword.write(delete=["q:2"], add=[])
+    # The restorer's file lost:
+    (tmp_path / "index" / RESTORER_FILE).unlink(missing_ok=True)
+    engine.restorer.source_fingerprint = 0
+    before = encoder.passages_encoded
+    report = engine.sync(CORPUS)
+    assert report.added == 1  # q:2 back in the keyword index
+    assert encoder.passages_encoded - before == len(A1.passages())  # only a:11 re-embedded
+    assert "rebuilt the diacritics restorer" in report.notes
+    assert engine.search("lam sao dang ky").restored_query == "làm sao đăng ký"
+    assert "a:11" in ids(engine.search("xác nhận email", mode="semantic"))
+
+
+def test_changing_the_encoder_reembeds_everything(tmp_path):
+    first = SearchEngine(tmp_path / "index", FakeEncoder(dim=64))
+    first.sync(CORPUS)
+    first.close()
+    other = FakeEncoder(dim=128)
+    second = SearchEngine(tmp_path / "index", other)
+    report = second.sync(CORPUS)
+    assert report.unchanged == 5
+    assert other.passages_encoded == sum(len(doc.passages()) for doc in CORPUS)
+    assert second.search("lừa đảo", mode="semantic").hits
+    second.close()
+
+
+def test_upsert_and_remove_are_visible_to_the_next_search(engine):
+    new = question(4, "Zalo bị khoá tài khoản", "Làm sao mở lại?", days=5)
+    engine.upsert([new])
+    assert ids(engine.search("zalo", mode="keyword")) == ["q:4"]
+    engine.remove(["q:4"])
+    assert engine.search("zalo", mode="keyword").total == 0
+
+
+def test_restorer_learns_from_indexed_documents(engine):
+    engine.upsert([question(5, "Cách phòng tránh sâu bệnh cho chè", "Chè bị sâu bệnh.")])
+    assert engine.search("sau benh").restored_query == "sâu bệnh"
+
+
+def test_a_second_engine_on_the_same_directory_sees_changes_after_refresh(engine, tmp_path):
+    reader = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine.upsert([question(6, "Gemini dùng thử", "Gemini có miễn phí không?")])
+    reader.refresh()
+    assert ids(reader.search("gemini", mode="keyword")) == ["q:6"]
+    assert "q:6" in ids(reader.search("gemini", mode="semantic"))
+    reader.close()
+
+
+# Searching -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+@pytest.mark.parametrize(
+    "query",
+    ["", "   ", "?!…", '"(*:', "title:chatgpt AND (", "OR NOT *", "😀", "đăng " * 500],
+)
+def test_bad_queries_never_raise(engine, mode, query):
+    results = engine.search(query, mode=mode)
+    assert results.total >= len(results.hits)
+
+
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_every_mode_honours_filters(engine, mode):
+    results = engine.search("đăng ký tài khoản chatgpt lừa đảo", mode=mode, tag="lua-dao")
+    assert set(ids(results)) <= {"q:3", "a:31"} and results.hits
+    results = engine.search("đăng ký chatgpt", mode=mode, kind="answer", accepted=True)
+    assert ids(results) == ["a:11"]
+    results = engine.search("đăng ký", mode=mode, date_from=START + timedelta(days=2))
+    assert all(hit.created_at >= START + timedelta(days=2) for hit in results.hits)
+
+
+def test_hits_carry_what_a_results_page_shows(engine):
+    hit = engine.search("đăng ký email", mode="keyword", kind="answer").hits[0]
+    assert (hit.doc_id, hit.kind, hit.question_id, hit.answer_id) == ("a:11", "answer", 1, 11)
+    assert hit.title == Q1.title and hit.tags == ("chatgpt",) and hit.has_accepted
+    assert "<mark>đăng</mark> <mark>ký</mark>" in hit.snippet_html
+    assert hit.title_html == "Làm sao <mark>đăng</mark> <mark>ký</mark> tài khoản ChatGPT?"
+
+
+def test_query_without_diacritics_is_restored_and_prefers_the_restored_words(engine):
+    results = engine.search("dang ky", mode="keyword")
+    assert results.restored_query == "đăng ký"
+    assert ids(results)[0] in {"q:1", "a:11"}
+    assert "q:2" in ids(results)  # "Đang kỳ" still matches, folded, lower down
+    assert ids(results).index("q:2") > 1
+
+
+def test_hybrid_newest_shows_the_best_matches_newest_first(engine):
+    results = engine.search("chuyển tiền công an", sort="newest")
+    dates = [hit.created_at for hit in results.hits]
+    assert dates == sorted(dates, reverse=True)
+    assert results.hits
+
+
+def test_paging_in_ranked_modes(engine):
+    everything = engine.search("đăng ký tài khoản chatgpt", limit=100)
+    second = engine.search("đăng ký tài khoản chatgpt", limit=2, offset=2)
+    assert ids(second) == ids(everything)[2:4]
+    assert second.total == everything.total
+
+
+def test_reciprocal_rank_fusion_weights_and_ties():
+    fused = reciprocal_rank_fusion([(["a", "b"], 1.0), (["b", "c"], 1.0), (["a"], 0.0)])
+    assert [doc_id for doc_id, _score in fused] == ["b", "a", "c"]
+
+
+def test_hybrid_beats_each_mode_alone(tmp_path):
+    """Keyword alone prefers a title that merely lists the words; semantic alone prefers
+    near-words ("chatgpt4", "androidtv"); both rank the real answer second; fused, it wins."""
+    query = "cài chatgpt android"
+    keyword_decoy = question(1, "Cài chatgpt android", " ".join([FILLER] * 4))
+    target = question(2, "Hỏi về điện thoại Samsung đời cũ của mẹ tôi ở quê",
+                      "Cài chatgpt trên android")
+    near_words = [question(3, "Chatgpt4 androidtv"), question(4, "Chatgpt4 trên tivi")]
+    others = [question(10 + i, f"Chuyện {i}", FILLER) for i in range(6)]
+    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine.sync([keyword_decoy, target, *near_words, *others])
+    keyword = ids(engine.search(query, mode="keyword"))
+    semantic = ids(engine.search(query, mode="semantic"))
+    hybrid = ids(engine.search(query, mode="hybrid"))
+    assert keyword[:2] == ["q:1", "q:2"]
+    assert semantic[0] != "q:2" and semantic.index("q:2") < semantic.index("q:1")
+    assert hybrid[0] == "q:2"
+    engine.close()
+
+
+# Similar questions ---------------------------------------------------------------------------
+
+
+def test_similar_questions_put_answered_threads_first_among_equals(tmp_path):
+    unanswered = question(1, "Cách tạo ảnh bằng AI miễn phí", "Dùng công cụ nào?")
+    answered = question(2, "Cách tạo ảnh bằng AI miễn phí", "Dùng công cụ nào?",
+                        answers=2, accepted=True)
+    unrelated = question(3, "Bán chè Thái Nguyên online", "Viết bài quảng cáo thế nào?",
+                         answers=3, accepted=True)
+    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine.sync([unanswered, answered, unrelated])
+    similar = engine.similar_questions("Tạo ảnh bằng AI miễn phí được không?")
+    assert [hit.question_id for hit in similar][:2] == [2, 1]
+    assert similar[0].has_accepted and similar[0].answer_count == 2
+    assert all(hit.kind == "question" for hit in similar)
+    engine.close()
+
+
+def test_a_much_better_match_beats_an_answered_one(tmp_path):
+    exact = question(1, "Lỗi đăng nhập Zalo trên máy tính", "Zalo báo lỗi mạng.")
+    loose = question(2, "Hỏi chung về máy tính", "Máy chậm.", answers=1, accepted=True)
+    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine.sync([exact, loose])
+    similar = engine.similar_questions("Zalo không đăng nhập được trên máy tính, báo lỗi mạng")
+    assert [hit.question_id for hit in similar][0] == 1
+    engine.close()
+
+
+def test_similar_questions_count_answers_for_their_thread_and_honour_exclusions(engine):
+    similar = engine.similar_questions("cúp máy báo công an phường")
+    assert similar[0].question_id == 3 and similar[0].doc_id == "q:3"
+    excluded = engine.similar_questions("cúp máy báo công an phường", exclude_question_ids=[3])
+    assert 3 not in [hit.question_id for hit in excluded]
+    assert engine.similar_questions("?!") == []
+
+
+# Concurrency ---------------------------------------------------------------------------------
+
+
+def test_searches_run_while_a_writer_commits(engine):
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def write():
+        try:
+            for number in range(100, 130):
+                engine.upsert([question(number, f"Câu hỏi số {number} về Zalo", "Zalo lỗi.")])
+                if number % 5 == 0:
+                    engine.remove([f"q:{number - 1}"])
+        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+        finally:
+            stop.set()
+
+    def read(mode):
+        try:
+            while not stop.is_set():
+                engine.search("zalo lỗi", mode=mode, limit=5)
+                engine.search("zalo", mode=mode, tag="chatgpt")
+                engine.similar_questions("Zalo bị lỗi")
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=write)]
+    threads += [threading.Thread(target=read, args=(m,)) for m in ("keyword", "semantic", "hybrid")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    # 30 added; q:104, q:109, q:114, q:119 and q:124 removed.
+    assert engine.search("zalo", mode="keyword").total == 25

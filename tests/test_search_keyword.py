@@ -1,0 +1,174 @@
+"""Keyword search on the Whoosh index: ranking fields, filters, sorting, paging, snippets."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from search.documents import SearchDocument
+from search.keyword import Filters, KeywordIndex, QueryTerms, _posting_arrays
+from search.snippets import highlight
+from search.vietnamese import has_diacritics, phrases
+
+DAY = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def doc(doc_id, title, body="", *, tags=(), days=0, answers=0, accepted=False, question_id=None):
+    kind = "question" if doc_id.startswith("q:") else "answer"
+    number = int(doc_id[2:])
+    return SearchDocument(
+        doc_id=doc_id,
+        kind=kind,
+        question_id=question_id or number,
+        answer_id=None if kind == "question" else number,
+        title=title,
+        body=body,
+        tags=tuple(tags),
+        created_at=DAY + timedelta(days=days),
+        answer_count=answers,
+        has_accepted=accepted,
+    )
+
+
+DOCS = [
+    doc("q:1", "Đăng ký ChatGPT", "Mình không biết bắt đầu từ đâu.", tags=["chatgpt"],
+        days=0, answers=2, accepted=True),
+    doc("a:11", "Đăng ký ChatGPT", "Bạn vào trang openai rồi bấm đăng ký bằng email.",
+        tags=["chatgpt"], days=1, accepted=True, question_id=1),
+    doc("q:2", "Hỏi về điện thoại", "Làm sao cài ChatGPT trên điện thoại Android?",
+        tags=["dien-thoai"], days=2),
+    doc("q:3", "Cách viết prompt hay", "Dùng vai trò và ví dụ cụ thể.", tags=["viet-prompt"],
+        days=3, answers=1),
+    doc("q:4", "Lừa đảo qua điện thoại", "Có người gọi nói là công an yêu cầu chuyển tiền.",
+        tags=["lua-dao", "dien-thoai"], days=4),
+]
+
+
+@pytest.fixture
+def index(tmp_path):
+    keyword = KeywordIndex(tmp_path / "keyword")
+    keyword.write(delete=[], add=DOCS[:3])
+    keyword.write(delete=[], add=DOCS[3:])  # two segments, as after separate commits
+    yield keyword
+    keyword.close()
+
+
+def search(index, query, filters=None, **options):
+    filters = filters or Filters()
+    terms = QueryTerms.from_phrases(phrases(query), typed_with_diacritics=has_diacritics(query))
+    matches, total = index.search(terms, filters, limit=options.pop("limit", 10), **options)
+    return [m.doc_id for m in matches], total
+
+
+def test_title_outranks_tags_which_outrank_body(tmp_path):
+    keyword = KeywordIndex(tmp_path / "k")
+    keyword.write(delete=[], add=[
+        doc("q:1", "Câu hỏi khác", "Nói về zalo một lần.", tags=["khac"]),
+        doc("q:2", "Câu hỏi khác", "Không có gì.", tags=["zalo"]),
+        doc("q:3", "Zalo bị khoá", "Không có gì."),
+    ])
+    assert search(keyword, "zalo")[0] == ["q:3", "q:2", "q:1"]
+    keyword.close()
+
+
+def test_any_word_matches_and_more_words_rank_higher(index):
+    ids, total = search(index, "đăng ký điện thoại")
+    assert set(ids) == {"q:1", "a:11", "q:2", "q:4"}
+    assert total == 4
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filters(tag="dien-thoai"), {"q:2", "q:4"}),
+        (Filters(kind="answer"), {"a:11"}),
+        (Filters(answered=True), {"q:1", "a:11", "q:3"}),
+        (Filters(answered=False), {"q:2", "q:4"}),
+        (Filters(accepted=True), {"q:1", "a:11"}),
+        (Filters(date_from=DAY + timedelta(days=2)), {"q:2", "q:3", "q:4"}),
+        (Filters(date_to=DAY + timedelta(days=1)), {"q:1", "a:11"}),
+        (Filters(tag="dien-thoai", date_from=DAY + timedelta(days=3)), {"q:4"}),
+        (Filters(tag="no-such-tag"), set()),
+    ],
+)
+def test_filters(index, filters, expected):
+    # Words from every document, so only the filter decides.
+    ids, total = search(index, "đăng ký chatgpt điện thoại prompt lừa đảo", filters)
+    assert set(ids) == expected
+    assert total == len(expected)
+
+
+def test_newest_first_requires_every_word(index):
+    ids, total = search(index, "điện thoại", newest_first=True)
+    assert ids == ["q:4", "q:2"]
+    assert total == 2
+
+
+def test_pages_do_not_overlap_and_total_counts_all(index):
+    everything, total = search(index, "đăng ký chatgpt điện thoại prompt lừa đảo")
+    first, _ = search(index, "đăng ký chatgpt điện thoại prompt lừa đảo", limit=2)
+    second, _ = search(index, "đăng ký chatgpt điện thoại prompt lừa đảo", limit=2, offset=2)
+    assert total == 5
+    assert first + second == everything[:4]
+
+
+def test_replaced_and_deleted_documents_disappear(index):
+    index.write(delete=["q:4", "q:2"], add=[doc("q:2", "Hỏi về máy tính", "Không liên quan.")])
+    assert search(index, "điện thoại")[0] == []
+    assert search(index, "máy tính")[0] == ["q:2"]
+    assert set(index.content_hashes()) == {"q:1", "a:11", "q:2", "q:3"}
+
+
+@pytest.mark.parametrize(
+    "query", ["", "   ", "?!…", '"(*:', "title:chatgpt AND", "OR NOT", "*", "đăng ký)"]
+)
+def test_user_text_is_never_query_syntax(index, query):
+    ids, total = search(index, query)
+    assert total == len(ids)
+
+
+def test_stored_documents_come_back_whole(index):
+    found = index.documents_by_id(["a:11", "missing"])
+    assert list(found) == ["a:11"]
+    assert found["a:11"] == DOCS[1]
+
+
+def test_filtered_doc_ids_and_question_lookup(index):
+    assert index.filtered_doc_ids(Filters(tag="chatgpt")) == {"q:1", "a:11"}
+    assert index.question_documents([1, 99]) == {1: DOCS[0]}
+
+
+def test_fast_posting_reader_agrees_with_whoosh(tmp_path):
+    keyword = KeywordIndex(tmp_path / "k")
+    many = [doc(f"q:{i}", f"Câu {i}", "chè " * (1 + i % 3)) for i in range(1, 400)]
+    keyword.write(delete=[], add=many)
+    reader = keyword.index.reader()
+    ids, weights = _posting_arrays(reader.postings("body_f", "che"))
+    expected = reader.postings("body_f", "che")
+    expected_ids, expected_weights = [], []
+    while expected.is_active():
+        expected_ids.append(expected.id())
+        expected_weights.append(expected.weight())
+        expected.next()
+    assert len(ids) > 128  # more than one posting block
+    assert ids.tolist() == expected_ids
+    assert np.allclose(weights, expected_weights)
+    reader.close()
+    keyword.close()
+
+
+def test_snippet_marks_matches_ignoring_diacritics_and_escapes_html():
+    text = "Bạn <b>vào</b> trang rồi bấm Đăng ký & xác nhận email."
+    html = highlight(text, {"dang", "ky"})
+    assert "<mark>Đăng</mark> <mark>ký</mark>" in html
+    assert "&lt;b&gt;vào&lt;/b&gt;" in html and "&amp;" in html
+    assert "<b>" not in html
+
+
+def test_snippet_is_the_window_around_the_matches():
+    words = [f"từ{i}" for i in range(100)]
+    words[70] = "chè"
+    html = highlight(" ".join(words), {"che"}, window=10)
+    assert html.startswith("…") and html.endswith("…")
+    assert "<mark>chè</mark>" in html
+    assert "từ10 " not in html

@@ -1,0 +1,131 @@
+"""The numpy vector store: best passage per document, persisted as snapshot plus log."""
+
+import numpy as np
+import pytest
+
+from search.vectors import SNAPSHOT_NAME, NumpyVectorStore, VectorEntry
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.array(values, np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def entry(doc_id: str, *rows: np.ndarray, text_hash: str = "h") -> VectorEntry:
+    return VectorEntry(doc_id, text_hash, np.stack(rows))
+
+
+@pytest.fixture
+def store(tmp_path):
+    vectors = NumpyVectorStore(tmp_path / "vectors", "space-a")
+    vectors.add([
+        entry("q:1", unit(1, 0, 0)),
+        entry("a:1", unit(0, 1, 0), unit(0.9, 0.1, 0)),  # its second passage is near q:1
+        entry("q:2", unit(0, 0, 1)),
+    ])
+    yield vectors
+    vectors.close()
+
+
+def test_a_document_scores_by_its_best_passage(store):
+    results = store.search(unit(1, 0, 0), k=3)
+    assert [doc_id for doc_id, _score in results] == ["q:1", "a:1", "q:2"]
+    assert results[0][1] == pytest.approx(1.0)
+    assert results[1][1] == pytest.approx(float(unit(0.9, 0.1, 0)[0]))
+
+
+def test_each_document_appears_once_and_k_limits(store):
+    results = store.search(unit(1, 1, 0), k=2)
+    assert len(results) == 2
+    assert len({doc_id for doc_id, _score in results}) == 2
+
+
+def test_allowed_restricts_the_candidates(store):
+    results = store.search(unit(1, 0, 0), k=3, allowed={"q:2", "missing"})
+    assert [doc_id for doc_id, _score in results] == ["q:2"]
+    assert store.search(unit(1, 0, 0), k=3, allowed=set()) == []
+
+
+def test_replacing_a_document_drops_its_old_passages(store):
+    store.add([entry("a:1", unit(0, 0, 1), text_hash="h2")])
+    assert store.text_hash("a:1") == "h2"
+    scores = dict(store.search(unit(1, 0, 0), k=3))
+    assert scores["a:1"] == pytest.approx(0.0)  # no trace of the old passage near q:1
+    assert store.search(unit(0, 0, 1), k=3)[0][1] == pytest.approx(1.0)
+
+
+def test_removed_documents_are_not_found(store):
+    store.remove(["q:1", "not-there"])
+    assert "q:1" not in store.doc_ids()
+    assert [d for d, _s in store.search(unit(1, 0, 0), k=3)] == ["a:1", "q:2"]
+
+
+def test_changes_survive_reopening_from_the_log(store, tmp_path):
+    store.remove(["q:2"])
+    store.add([entry("q:3", unit(1, 1, 1), text_hash="h3")])
+    reopened = NumpyVectorStore(tmp_path / "vectors", "space-a")
+    assert reopened.doc_ids() == {"q:1", "a:1", "q:3"}
+    assert reopened.text_hash("q:3") == "h3"
+    assert reopened.search(unit(1, 1, 1), k=1)[0][0] == "q:3"
+    reopened.close()
+
+
+def test_save_writes_a_snapshot_and_starts_an_empty_log(store, tmp_path):
+    store.remove(["q:2"])
+    store.save()
+    directory = tmp_path / "vectors"
+    logs = list(directory.glob("vectors-*.log"))
+    assert len(logs) == 1 and logs[0].stat().st_size == 0
+    reopened = NumpyVectorStore(directory, "space-a")
+    assert reopened.doc_ids() == {"q:1", "a:1"}
+    assert reopened.search(unit(0, 1, 0), k=1)[0][0] == "a:1"
+    reopened.close()
+
+
+def test_a_record_cut_short_by_a_crash_is_ignored(store, tmp_path):
+    store.add([entry("q:9", unit(1, 0, 1), text_hash="h9")])
+    store.close()
+    log = next((tmp_path / "vectors").glob("vectors-*.log"))
+    data = log.read_bytes()
+    log.write_bytes(data[:-7])  # the last record loses its tail
+    reopened = NumpyVectorStore(tmp_path / "vectors", "space-a")
+    assert reopened.doc_ids() == {"q:1", "a:1", "q:2"}
+    # Writing after the damage still works and survives another reopening.
+    reopened.add([entry("q:9", unit(1, 0, 1), text_hash="h9")])
+    reopened.close()
+    again = NumpyVectorStore(tmp_path / "vectors", "space-a")
+    assert again.text_hash("q:9") == "h9"
+    again.close()
+
+
+def test_a_different_encoder_starts_an_empty_store(store, tmp_path):
+    store.close()
+    other = NumpyVectorStore(tmp_path / "vectors", "space-b")
+    assert other.doc_ids() == set()
+    assert (tmp_path / "vectors" / SNAPSHOT_NAME).exists()
+    other.close()
+
+
+def test_another_process_sees_changes_after_refresh(store, tmp_path):
+    reader = NumpyVectorStore(tmp_path / "vectors", "space-a")
+    store.add([entry("q:4", unit(0, 1, 1), text_hash="h4")])
+    assert "q:4" not in reader.doc_ids()
+    reader.refresh()
+    assert "q:4" in reader.doc_ids()
+    store.save()  # a new snapshot and log generation
+    store.remove(["q:4"])
+    reader.refresh()
+    assert "q:4" not in reader.doc_ids()
+    reader.close()
+
+
+def test_many_documents_keep_exact_top_k(tmp_path):
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(500, 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    vectors = NumpyVectorStore(tmp_path / "v", "s")
+    vectors.add(VectorEntry(f"d:{i}", "h", matrix[i : i + 1]) for i in range(500))
+    query = matrix[7]
+    expected = np.argsort(-(matrix @ query))[:10]
+    assert [d for d, _s in vectors.search(query, k=10)] == [f"d:{i}" for i in expected]
+    vectors.close()

@@ -1,0 +1,122 @@
+"""The Vietnamese analyzer: what text becomes in the index, and what that means for matching."""
+
+import unicodedata
+from datetime import UTC, datetime
+
+import pytest
+
+from search.documents import SearchDocument
+from search.keyword import Filters, KeywordIndex, QueryTerms, VietnameseAnalyzer
+from search.vietnamese import (
+    bigrams,
+    fold,
+    has_diacritics,
+    index_terms,
+    normalize,
+    phrases,
+    tokens,
+)
+
+
+def test_composed_and_decomposed_input_are_the_same_text():
+    decomposed = unicodedata.normalize("NFD", "Tiếng Việt")
+    assert decomposed != "Tiếng Việt"
+    assert normalize(decomposed) == "tiếng việt"
+    assert tokens(decomposed) == tokens("TIẾNG VIỆT") == ["tiếng", "việt"]
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("đăng ký", "dang ky"),
+        ("Đường", "Duong"),
+        ("trí tuệ nhân tạo", "tri tue nhan tao"),
+        ("ắ ằ ẳ ẵ ặ ơ ư", "a a a a a o u"),
+        ("chatgpt 4o", "chatgpt 4o"),
+    ],
+)
+def test_folding_removes_every_diacritic_and_maps_d_stroke_to_d(text, folded):
+    assert fold(text) == folded
+
+
+def test_has_diacritics_counts_d_stroke_as_one():
+    assert has_diacritics("đi")
+    assert has_diacritics("ký")
+    assert not has_diacritics("dang ky chatgpt")
+
+
+def test_phrases_split_at_punctuation_and_expand_teencode():
+    assert phrases("Ko dc, mn ơi! Cách dùng ChatGPT?") == [
+        ["không", "được"],
+        ["mọi", "người", "ơi"],
+        ["cách", "dùng", "chatgpt"],
+    ]
+
+
+def test_bigrams_join_adjacent_syllables_within_a_phrase_only():
+    assert bigrams(["dịch", "vụ", "công"]) == ["dịch_vụ", "vụ_công"]
+    terms = index_terms("Trí tuệ. Nhân tạo", folded=False)
+    assert "trí_tuệ" in terms and "nhân_tạo" in terms
+    assert "tuệ_nhân" not in terms
+
+
+def test_folded_field_indexes_folded_syllables_and_bigrams():
+    assert index_terms("Đăng ký dịch vụ", folded=True) == [
+        "dang", "ky", "dich", "vu", "dang_ky", "ky_dich", "dich_vu",
+    ]
+
+
+def test_whoosh_analyzer_yields_the_same_terms():
+    analyzer = VietnameseAnalyzer(folded=True)
+    assert [t.text for t in analyzer("Đăng ký")] == ["dang", "ky", "dang_ky"]
+
+
+def _doc(doc_id: str, title: str, body: str = "") -> SearchDocument:
+    return SearchDocument(
+        doc_id=doc_id, kind="question", question_id=int(doc_id[2:]), answer_id=None,
+        title=title, body=body, tags=(), created_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+
+
+@pytest.fixture
+def index(tmp_path):
+    keyword = KeywordIndex(tmp_path / "keyword")
+    keyword.write(
+        delete=[],
+        add=[
+            _doc("q:1", "Cách đăng ký tài khoản"),
+            _doc("q:2", "Cach dang ky tai khoan"),  # the same, typed without diacritics
+            _doc("q:3", "Đang kỳ nghỉ, tài khoản bị khoá"),  # folds to the same syllables
+            _doc("q:4", "Trồng chè", "Trí tuệ nhân tạo giúp trồng chè"),
+            _doc("q:5", "Hỏi về trí nhớ", "Tuệ hay quên, nhân viên tạo tài liệu"),
+        ],
+    )
+    yield keyword
+    keyword.close()
+
+
+def _ids(keyword: KeywordIndex, query: str) -> list[str]:
+    terms = QueryTerms.from_phrases(phrases(query), typed_with_diacritics=has_diacritics(query))
+    matches, _total = keyword.search(terms, Filters(), limit=10)
+    return [match.doc_id for match in matches]
+
+
+def test_exact_diacritics_match_ranks_above_folded_only_matches(index):
+    ranked = _ids(index, "đăng ký")
+    assert ranked[0] == "q:1"
+    assert set(ranked) == {"q:1", "q:2", "q:3"}
+
+
+def test_query_without_diacritics_finds_accented_documents(index):
+    assert {"q:1", "q:2", "q:3"} <= set(_ids(index, "dang ky"))
+
+
+def test_decomposed_query_matches_composed_document(index):
+    assert _ids(index, unicodedata.normalize("NFD", "đăng ký"))[0] == "q:1"
+
+
+def test_compound_words_rank_as_units(index):
+    # Both documents contain the four syllables; only q:4 contains the compound.
+    ranked = _ids(index, "trí tuệ nhân tạo")
+    assert ranked[0] == "q:4"
+    assert "q:5" in ranked
