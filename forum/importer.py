@@ -1,0 +1,240 @@
+"""Bulk import of threads from JSON Lines; the shipped demo content uses the same format.
+
+One object a line: {"title", "body", "tags": [], "author", "created_at",
+"answers": [{"body", "author", "created_at", "accepted"}]}. The seed adds optional "key", "views",
+"upvotes", "downvotes" and "comments". Each thread gets an import key, so a second run adds nothing.
+"""
+
+import hashlib
+import json
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from forum.extensions import db
+from forum.markup import normalize_text, render_markdown, render_plain, slugify
+from forum.models import Post, Revision, Tag, Thread, User, Vote
+from forum.services import reputation
+from forum.services import tags as tag_service
+from forum.services.errors import ValidationError
+from forum.services.posts import refresh_thread_counts
+from forum.services.validation import (
+    USERNAME_RE,
+    split_tags,
+    validate_answer,
+    validate_comment,
+    validate_question,
+)
+
+VIETNAM = timezone(timedelta(hours=7))
+
+
+class BadRecord(ValueError):
+    pass
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    skipped_existing: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def import_lines(lines, *, users_cache=None):
+    """Import every good line; bad ones are reported with their line number and skipped."""
+    report = ImportReport()
+    users = users_cache if users_cache is not None else {}
+    touched_users = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise BadRecord("a line must hold a JSON object")
+            key = import_key(record)
+            if db.session.scalar(select(Thread.id).where(Thread.import_key == key)):
+                report.skipped_existing += 1
+                continue
+            authors = import_thread(record, key, users)
+            db.session.commit()
+            touched_users |= authors
+            report.imported += 1
+        except (json.JSONDecodeError, BadRecord, ValidationError, KeyError, TypeError) as error:
+            db.session.rollback()
+            report.errors.append((number, describe(error)))
+    for user_id in touched_users:
+        user = db.session.get(User, user_id)
+        user.reputation = reputation.compute_reputation(user_id)
+    tag_service.refresh_counts(db.session.scalars(select(Tag)).all())
+    db.session.commit()
+    return report
+
+
+def describe(error):
+    if isinstance(error, json.JSONDecodeError):
+        return f"invalid JSON: {error.msg}"
+    if isinstance(error, KeyError):
+        return f"missing field {error.args[0]!r}"
+    return str(error)
+
+
+def import_key(record):
+    if record.get("key"):
+        return "seed:" + str(record["key"])[:59]
+    basis = json.dumps(
+        [record.get("title"), record.get("author"), record.get("created_at")], ensure_ascii=False
+    )
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def import_thread(record, key, users):
+    """Add one thread with its answers, comments and votes; returns the ids of users involved."""
+    title = normalize_text(_text(record, "title"))
+    body = normalize_text(_text(record, "body"))
+    tag_pairs = split_tags(record.get("tags") or [])
+    validate_question(title, body, tag_pairs)
+    author = _user(_text(record, "author"), users)
+    created = _when(record.get("created_at"))
+    rng = random.Random(key)
+    thread = Thread(
+        title=title,
+        slug=slugify(title),
+        author_id=author.id,
+        created_at=created,
+        last_activity_at=created,
+        view_count=int(record.get("views") or 0),
+        tags=tag_service.tags_for(tag_pairs),
+        import_key=key,
+    )
+    question = _post(thread, "question", author, body, created)
+    db.session.add_all([thread, question])
+    db.session.flush()
+    _revision(question, title, ", ".join(slug for slug, _ in tag_pairs))
+    involved = {author.id}
+    _comments(record, question, users, involved)
+    _votes(record, question, users, rng)
+    answers = record.get("answers") or []
+    if not isinstance(answers, list):
+        raise BadRecord("answers must be a list")
+    for item in answers:
+        if not isinstance(item, dict):
+            raise BadRecord("each answer must be an object")
+        answer_body = normalize_text(_text(item, "body"))
+        validate_answer(answer_body)
+        answerer = _user(_text(item, "author"), users)
+        when = max(_when(item.get("created_at")), created)
+        answer = _post(thread, "answer", answerer, answer_body, when)
+        db.session.add(answer)
+        db.session.flush()
+        _revision(answer)
+        involved.add(answerer.id)
+        if item.get("accepted"):
+            thread.accepted_answer_id = answer.id
+        thread.last_activity_at = max(thread.last_activity_at, when)
+        _comments(item, answer, users, involved)
+        _votes(item, answer, users, rng)
+    thread.score = question.score
+    refresh_thread_counts(thread)
+    return involved
+
+
+def _text(record, name):
+    value = record[name]
+    if not isinstance(value, str):
+        raise BadRecord(f"{name} must be text")
+    return value
+
+
+def _when(value):
+    if not value:
+        return datetime.now(VIETNAM)
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError as error:
+        raise BadRecord(f"bad date {value!r}") from error
+    # Dates without a zone are local times in Việt Nam, as the group's members wrote them.
+    return moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM)
+
+
+def _user(username, users):
+    name = username.strip().lower()
+    if not USERNAME_RE.match(name):
+        raise BadRecord(f"bad author name {username!r}")
+    if name not in users:
+        user = db.session.scalar(select(User).where(User.username == name))
+        if user is None:
+            # Imported authors get an account nobody can log in to until a password is set.
+            user = User(username=name, password_hash=generate_password_hash(secrets.token_hex(16)))
+            db.session.add(user)
+            db.session.flush()
+        users[name] = user
+    return users[name]
+
+
+def _post(thread, post_type, author, body, when, parent=None):
+    html = render_plain(body) if post_type == "comment" else render_markdown(body)
+    return Post(
+        thread=thread,
+        post_type=post_type,
+        parent=parent,
+        author_id=author.id,
+        body_md=body,
+        body_html=html,
+        status="published",
+        created_at=when,
+    )
+
+
+def _revision(post, title=None, tags=None):
+    db.session.add(
+        Revision(
+            post_id=post.id,
+            number=1,
+            author_id=post.author_id,
+            created_at=post.created_at,
+            title=title,
+            tags=tags,
+            body_md=post.body_md,
+        )
+    )
+
+
+def _comments(record, parent, users, involved):
+    for item in record.get("comments") or []:
+        body = normalize_text(_text(item, "body"))
+        validate_comment(body)
+        author = _user(_text(item, "author"), users)
+        when = max(_when(item.get("created_at")), parent.created_at)
+        comment = _post(parent.thread, "comment", author, body, when, parent=parent)
+        db.session.add(comment)
+        db.session.flush()
+        _revision(comment)
+        involved.add(author.id)
+
+
+def _votes(record, post, users, rng):
+    """Demo votes from other existing members, picked the same way on every run."""
+    up, down = int(record.get("upvotes") or 0), int(record.get("downvotes") or 0)
+    if not up and not down:
+        return
+    voters = sorted(
+        (u for u in db.session.scalars(select(User)).all() if u.id != post.author_id),
+        key=lambda u: u.id,
+    )
+    rng.shuffle(voters)
+    chosen = voters[: up + down]
+    for index, voter in enumerate(chosen):
+        db.session.add(
+            Vote(
+                user_id=voter.id,
+                post_id=post.id,
+                value=1 if index < up else -1,
+                created_at=post.created_at,
+            )
+        )
+    post.score = sum(1 if i < up else -1 for i in range(len(chosen)))

@@ -1,0 +1,153 @@
+"""The forum's side of search: turns visible posts into SearchDocuments and keeps the index in step.
+
+Only published, undeleted questions and answers are indexed; everything else is removed. The
+index is updated by a job after each commit, and `sync` (at start-up and `flask search reindex`)
+makes it equal to the database again after a crash or a restore.
+"""
+
+import logging
+import threading
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from forum.extensions import db
+from forum.jobs import job
+from forum.markup import plain_text
+from forum.models import Post, Thread
+from search import FakeEncoder, SearchDocument, SearchEngine, SentenceTransformerEncoder
+
+log = logging.getLogger(__name__)
+_engine_lock = threading.Lock()
+
+
+def search_engine(app=None):
+    """The app's SearchEngine, created once on first use (the model itself loads lazily)."""
+    app = app or current_app._get_current_object()
+    engine = app.extensions.get("search")
+    if engine is None:
+        with _engine_lock:
+            engine = app.extensions.get("search")
+            if engine is None:
+                engine = SearchEngine(
+                    Path(app.config["SEARCH_INDEX_PATH"]), make_encoder(app.config)
+                )
+                app.extensions["search"] = engine
+    return engine
+
+
+def make_encoder(config):
+    if config["SEARCH_ENCODER"] == "fake":
+        return FakeEncoder()
+    return SentenceTransformerEncoder.from_setting(
+        config["SEARCH_MODEL"],
+        Path(config["MODELS_PATH"]),
+        torch_threads=config["SEARCH_TORCH_THREADS"],
+    )
+
+
+def thread_documents(thread, posts):
+    """Documents for a thread's visible question and answers (none if the question is hidden)."""
+    question = next((p for p in posts if p.post_type == "question"), None)
+    if question is None or not question.is_published:
+        return []
+    tags = tuple(tag.slug for tag in thread.tags)
+    documents = [
+        SearchDocument(
+            doc_id=f"q:{question.id}",
+            kind="question",
+            question_id=thread.id,
+            answer_id=None,
+            title=thread.title,
+            body=plain_text(question.body_html),
+            tags=tags,
+            created_at=thread.created_at,
+            answer_count=thread.answer_count,
+            has_accepted=thread.accepted_answer_id is not None,
+            score=thread.score,
+        )
+    ]
+    for answer in posts:
+        if answer.post_type == "answer" and answer.is_published:
+            documents.append(
+                SearchDocument(
+                    doc_id=f"a:{answer.id}",
+                    kind="answer",
+                    question_id=thread.id,
+                    answer_id=answer.id,
+                    title=thread.title,
+                    body=plain_text(answer.body_html),
+                    tags=tags,
+                    created_at=answer.created_at,
+                    answer_count=thread.answer_count,
+                    has_accepted=answer.id == thread.accepted_answer_id,
+                    score=answer.score,
+                )
+            )
+    return documents
+
+
+def _thread_posts(thread_id):
+    return db.session.scalars(
+        select(Post).where(Post.thread_id == thread_id, Post.post_type != "comment")
+    ).all()
+
+
+@job
+def index_thread(thread_id):
+    """Make the index hold exactly the visible posts of one thread."""
+    thread = db.session.get(Thread, thread_id)
+    posts = _thread_posts(thread_id)
+    documents = thread_documents(thread, posts) if thread else []
+    keep = {doc.doc_id for doc in documents}
+    stale = [f"{'q' if p.post_type == 'question' else 'a'}:{p.id}" for p in posts]
+    engine = search_engine()
+    engine.remove([doc_id for doc_id in stale if doc_id not in keep])
+    engine.upsert(documents)
+
+
+def all_documents(batch=500):
+    """Every document the index should hold, read from the database in batches."""
+    last_id = 0
+    while True:
+        threads = db.session.scalars(
+            select(Thread)
+            .where(Thread.id > last_id)
+            .order_by(Thread.id)
+            .limit(batch)
+            .options(selectinload(Thread.tags))
+        ).all()
+        if not threads:
+            return
+        posts_by_thread = {}
+        for post in db.session.scalars(
+            select(Post).where(
+                Post.thread_id.in_([t.id for t in threads]), Post.post_type != "comment"
+            )
+        ):
+            posts_by_thread.setdefault(post.thread_id, []).append(post)
+        for thread in threads:
+            yield from thread_documents(thread, posts_by_thread.get(thread.id, []))
+        last_id = threads[-1].id
+        db.session.expunge_all()
+
+
+def sync_index():
+    """Bring the index in step with the database; re-embeds only text that changed."""
+    report = search_engine().sync(all_documents())
+    log.info(
+        "search index in step: %d added, %d updated, %d removed, %d unchanged (%.1fs)",
+        report.added,
+        report.updated,
+        report.removed,
+        report.unchanged,
+        report.seconds,
+    )
+    return report
+
+
+@job
+def sync_search_index():
+    sync_index()

@@ -1,0 +1,253 @@
+"""The tables. A Thread holds the title, tags and cached counts; its posts (the question, the
+answers and the comments) hang off it. Model methods never commit: the caller owns the transaction.
+"""
+
+import hashlib
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
+
+from forum.extensions import db
+
+
+def utcnow():
+    return datetime.now(UTC)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """Stores naive UTC, returns aware UTC: SQLite keeps no time zone, PostgreSQL may."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ROLES = ("member", "moderator", "admin")
+POST_TYPES = ("question", "answer", "comment")
+# published: everyone sees it; pending: held for review; rejected: hidden, shown to its author.
+POST_STATUSES = ("published", "pending", "rejected")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(30), unique=True, index=True)
+    display_name: Mapped[str | None] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    reputation: Mapped[int] = mapped_column(Integer, default=1)
+    bio: Mapped[str | None] = mapped_column(String(500))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # Bumped on password change so every other session is logged out.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self):
+        return f"{self.id}.{self.session_version}"
+
+    @property
+    def name(self):
+        return self.display_name or self.username
+
+    @property
+    def is_moderator(self):
+        return self.role in ("moderator", "admin")
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def hash(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+thread_tags = Table(
+    "thread_tags",
+    db.metadata,
+    Column("thread_id", ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(String(300))
+    # Published, undeleted questions carrying the tag; kept by services.tags.refresh_counts.
+    question_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Thread(db.Model):
+    __tablename__ = "threads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(90))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    view_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Cached from the question post and its published answers (services keep them in step).
+    score: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    answer_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    accepted_answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
+    )
+    # Set by the importer so importing the same file twice creates nothing new.
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    tags: Mapped[list[Tag]] = relationship(secondary=thread_tags, order_by=Tag.slug)
+    question: Mapped["Post"] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(Post.thread_id) == Thread.id, Post.post_type == "question"
+        ),
+        viewonly=True,
+        uselist=False,
+    )
+
+
+class Post(db.Model):
+    """A question, an answer or a comment. Comments point at the post they are under."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    post_type: Mapped[str] = mapped_column(String(10))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    body_md: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="published", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    thread: Mapped[Thread] = relationship(foreign_keys=[thread_id])
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    parent: Mapped["Post | None"] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="post", order_by="Attachment.id"
+    )
+
+    @property
+    def is_published(self):
+        return self.status == "published" and self.deleted_at is None
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
+
+
+class Revision(db.Model):
+    """A post as it was after one edit (number 1 is the original)."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("post_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    title: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[str | None] = mapped_column(String(250))
+    body_md: Mapped[str] = mapped_column(Text)
+
+    author: Mapped[User] = relationship()
+
+
+class Vote(db.Model):
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("user_id", "post_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    value: Mapped[int] = mapped_column(Integer)  # +1 or -1
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    thread: Mapped[Thread | None] = relationship()
+
+
+class Attachment(db.Model):
+    """A re-encoded image; `token` names its files under the instance uploads folder."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post: Mapped[Post | None] = relationship(back_populates="attachments")

@@ -1,0 +1,64 @@
+"""Who may do what: plain predicates, used by services, views and templates alike."""
+
+
+def is_authenticated(user):
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def is_moderator(user):
+    return is_authenticated(user) and user.is_moderator
+
+
+def is_author(user, post):
+    return is_authenticated(user) and post.author_id == user.id
+
+
+def can_view(user, post):
+    """Published posts are public; held, rejected and deleted ones to author and moderators."""
+    if post.is_published:
+        return True
+    if post.is_deleted:
+        return is_moderator(user)
+    return is_author(user, post) or is_moderator(user)
+
+
+def can_edit(user, post):
+    return not post.is_deleted and (is_author(user, post) or is_moderator(user))
+
+
+def can_delete(user, post):
+    return not post.is_deleted and (is_author(user, post) or is_moderator(user))
+
+
+def can_vote(user, post):
+    return (
+        is_authenticated(user)
+        and post.post_type in ("question", "answer")
+        and post.is_published
+        and post.author_id != user.id
+    )
+
+
+def can_accept(user, answer):
+    """Only the asker accepts, and only a published answer."""
+    return (
+        is_authenticated(user)
+        and answer.post_type == "answer"
+        and answer.is_published
+        and answer.thread.author_id == user.id
+    )
+
+
+def can_post(user):
+    return is_authenticated(user)
+
+
+PREDICATES = {
+    "can_view": can_view,
+    "can_edit": can_edit,
+    "can_delete": can_delete,
+    "can_vote": can_vote,
+    "can_accept": can_accept,
+    "can_post": can_post,
+    "is_moderator": is_moderator,
+}

@@ -1,0 +1,57 @@
+"""Loads the demo content shipped in seed/: users, tags, threads. Safe to run again."""
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from forum.config import ROOT
+from forum.extensions import db
+from forum.importer import import_lines
+from forum.models import Tag, User
+
+SEED_DIR = ROOT / "seed"
+DEMO_PASSWORD = "xutra2026"  # documented in the README; demo accounts only
+
+
+def seed(seed_dir=SEED_DIR):
+    """Create what is missing; returns (users added, import report)."""
+    seed_dir = Path(seed_dir)
+    added = _seed_users(json.loads((seed_dir / "users.json").read_text(encoding="utf-8")))
+    _seed_tags(json.loads((seed_dir / "tags.json").read_text(encoding="utf-8")))
+    lines = []
+    for path in sorted(seed_dir.glob("threads_*.jsonl")):
+        lines.extend(path.read_text(encoding="utf-8").splitlines())
+    return added, import_lines(lines)
+
+
+def _seed_users(rows):
+    existing = set(db.session.scalars(select(User.username)))
+    password_hash = generate_password_hash(DEMO_PASSWORD)
+    added = 0
+    for row in rows:
+        if row["username"] in existing:
+            continue
+        db.session.add(
+            User(
+                username=row["username"],
+                display_name=row.get("display_name"),
+                role=row.get("role", "member"),
+                bio=row.get("bio"),
+                password_hash=password_hash,
+            )
+        )
+        added += 1
+    db.session.commit()
+    return added
+
+
+def _seed_tags(rows):
+    existing = {tag.slug: tag for tag in db.session.scalars(select(Tag))}
+    for row in rows:
+        tag = existing.get(row["slug"]) or Tag(slug=row["slug"], question_count=0)
+        tag.name = row["name"]
+        tag.description = row.get("description")
+        db.session.add(tag)
+    db.session.commit()

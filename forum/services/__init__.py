@@ -1,0 +1,1 @@
+"""Business rules: plain functions, one transaction each, jobs enqueued after the commit."""

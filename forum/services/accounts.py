@@ -1,0 +1,136 @@
+"""Accounts: registration, login, passwords, roles and personal API tokens."""
+
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from forum.extensions import db
+from forum.markup import normalize_text
+from forum.models import ROLES, ApiToken, User, utcnow
+from forum.services.errors import NotFound, ValidationError
+from forum.services.validation import USERNAME_RE, validate_password
+
+# Checked against when the username is unknown, so a login takes as long either way.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def find_user(username):
+    return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def register(username, password, email=None, display_name=None, role="member", password_again=None):
+    """Create a member; every problem with the form is reported at once."""
+    username = (username or "").strip().lower()
+    email = (email or "").strip().lower() or None
+    errors = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = [
+            _(
+                "Tên đăng nhập dài 3–30 ký tự, chỉ gồm chữ thường không dấu, số, "
+                "dấu chấm, gạch dưới."
+            )
+        ]
+    elif find_user(username):
+        errors["username"] = [_("Tên đăng nhập này đã có người dùng.")]
+    validate_password(errors, password or "")
+    if password_again is not None and password_again != password:
+        errors["password2"] = [_("Hai lần nhập mật khẩu không giống nhau.")]
+    if email and ("@" not in email or len(email) > 254):
+        errors["email"] = [_("Địa chỉ email không hợp lệ.")]
+    elif email and db.session.scalar(select(func.count()).where(User.email == email)):
+        errors["email"] = [_("Email này đã được dùng cho tài khoản khác.")]
+    if role not in ROLES:
+        errors["role"] = [_("Vai trò không hợp lệ.")]
+    if errors:
+        raise ValidationError(field_errors=errors)
+    user = User(
+        username=username,
+        email=email,
+        display_name=normalize_text(display_name)[:60] or None,
+        password_hash=generate_password_hash(password),
+        role=role,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(username, password):
+    """The user for these credentials, or None."""
+    user = find_user(username or "")
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def change_password(user, current_password, new_password):
+    errors = {}
+    if not check_password_hash(user.password_hash, current_password or ""):
+        errors["current_password"] = [_("Mật khẩu hiện tại không đúng.")]
+    validate_password(errors, new_password or "", field="new_password")
+    if errors:
+        raise ValidationError(field_errors=errors)
+    user.password_hash = generate_password_hash(new_password)
+    user.session_version += 1  # logs out every other session
+    db.session.commit()
+
+
+def set_role(user, role):
+    if role not in ROLES:
+        raise ValidationError(_("Vai trò không hợp lệ."))
+    user.role = role
+    db.session.commit()
+
+
+def set_locale(user, lang):
+    """Remember the member's language, so it follows them to their next login."""
+    user.locale = lang
+    db.session.commit()
+
+
+def update_profile(user, display_name, bio, email):
+    email = (email or "").strip().lower() or None
+    if email and ("@" not in email or len(email) > 254):
+        raise ValidationError(field_errors={"email": [_("Địa chỉ email không hợp lệ.")]})
+    taken = email and db.session.scalar(
+        select(func.count()).where(User.email == email, User.id != user.id)
+    )
+    if taken:
+        raise ValidationError(
+            field_errors={"email": [_("Email này đã được dùng cho tài khoản khác.")]}
+        )
+    user.display_name = normalize_text(display_name)[:60] or None
+    user.bio = normalize_text(bio)[:500] or None
+    user.email = email
+    db.session.commit()
+
+
+def create_api_token(user, name=""):
+    """A new token; returned once in clear, stored only as its hash."""
+    token = "xt_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, name=name[:60], token_hash=ApiToken.hash(token)))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token):
+    row = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == ApiToken.hash(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    db.session.commit()
+    return row.user
+
+
+def get_user(username):
+    user = find_user(username)
+    if user is None:
+        raise NotFound(_("Không tìm thấy thành viên này."))
+    return user

@@ -1,0 +1,82 @@
+"""Reading: question lists, thread pages and profiles, each query written once."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from forum.extensions import db
+from forum.models import Post, Tag, Thread, User, thread_tags
+from forum.permissions import can_view, is_moderator
+
+SORTS = {
+    "newest": (Thread.created_at.desc(), Thread.id.desc()),
+    "active": (Thread.last_activity_at.desc(), Thread.id.desc()),
+    "unanswered": (Thread.created_at.desc(), Thread.id.desc()),
+    "votes": (Thread.score.desc(), Thread.created_at.desc(), Thread.id.desc()),
+}
+
+
+def public_threads():
+    """Threads whose question is published and not deleted."""
+    return (
+        select(Thread)
+        .join(Post, (Post.thread_id == Thread.id) & (Post.post_type == "question"))
+        .where(Post.status == "published", Post.deleted_at.is_(None))
+    )
+
+
+def question_list(sort="active", tag=None, page=1, per_page=20):
+    sort = sort if sort in SORTS else "active"
+    query = public_threads()
+    if sort == "unanswered":
+        query = query.where(Thread.answer_count == 0)
+    if tag is not None:
+        query = query.where(
+            Thread.id.in_(select(thread_tags.c.thread_id).where(thread_tags.c.tag_id == tag.id))
+        )
+    query = query.options(selectinload(Thread.tags), selectinload(Thread.author)).order_by(
+        *SORTS[sort]
+    )
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=True)
+
+
+def thread_posts(thread, viewer):
+    """Question, answers (accepted first, then by votes) and comments that the viewer may see."""
+    posts = db.session.scalars(
+        select(Post)
+        .where(Post.thread_id == thread.id)
+        .options(selectinload(Post.author), selectinload(Post.attachments))
+        .order_by(Post.created_at, Post.id)
+    ).all()
+    visible = [p for p in posts if can_view(viewer, p)]
+    question = next((p for p in posts if p.post_type == "question"), None)
+    answers = [p for p in visible if p.post_type == "answer"]
+    answers.sort(key=lambda a: (a.id != thread.accepted_answer_id, -a.score, a.created_at))
+    comments = {}
+    for post in visible:
+        if post.post_type == "comment":
+            comments.setdefault(post.parent_id, []).append(post)
+    return question, answers, comments
+
+
+def user_posts(user, viewer, post_type, limit=30):
+    """A member's questions or answers; their held posts only for themselves and moderators."""
+    query = (
+        select(Post)
+        .where(Post.author_id == user.id, Post.post_type == post_type)
+        .options(selectinload(Post.thread))
+        .order_by(Post.created_at.desc())
+        .limit(limit)
+    )
+    if not is_moderator(viewer):
+        query = query.where(Post.deleted_at.is_(None))
+        if getattr(viewer, "id", None) != user.id:
+            query = query.where(Post.status == "published")
+    return db.session.scalars(query).all()
+
+
+def top_users(limit=20):
+    return db.session.scalars(select(User).order_by(User.reputation.desc()).limit(limit)).all()
+
+
+def tag_by_slug(slug):
+    return db.session.scalar(select(Tag).where(Tag.slug == slug))

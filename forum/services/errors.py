@@ -1,0 +1,37 @@
+"""Errors that services raise for the views and the API to turn into clear messages."""
+
+
+class ServiceError(Exception):
+    """A request that breaks a rule; `messages` says every reason, in the user's language."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, *messages, field_errors=None):
+        self.messages = [str(m) for m in messages]
+        self.field_errors = {k: [str(m) for m in v] for k, v in (field_errors or {}).items()}
+        super().__init__("; ".join(self.all_messages))
+
+    @property
+    def all_messages(self):
+        return self.messages + [m for msgs in self.field_errors.values() for m in msgs]
+
+
+class ValidationError(ServiceError):
+    status = 422
+    code = "validation_failed"
+
+
+class PermissionDenied(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"

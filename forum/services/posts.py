@@ -1,0 +1,265 @@
+"""Asking, answering, commenting, editing, deleting and accepting: one transaction each."""
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from forum import jobs
+from forum.extensions import db
+from forum.markup import normalize_text, render_markdown, render_plain, slugify
+from forum.models import Post, Revision, Thread, utcnow
+from forum.permissions import can_accept, can_delete, can_edit, can_post
+from forum.services import notifications, uploads
+from forum.services import tags as tag_service
+from forum.services.errors import PermissionDenied, ValidationError
+from forum.services.reputation import refresh_reputation
+from forum.services.validation import (
+    split_tags,
+    validate_answer,
+    validate_comment,
+    validate_question,
+)
+
+
+def _require_poster(user):
+    if not can_post(user):
+        raise PermissionDenied(_("Bạn cần đăng nhập để đăng bài."))
+
+
+def _after_commit(thread):
+    """Work that follows a change to a thread, off the request thread."""
+    jobs.enqueue("index_thread", thread.id)
+
+
+def ask_question(author, title, body, tags, images=()):
+    _require_poster(author)
+    title, body = normalize_text(title), normalize_text(body)
+    tag_pairs = split_tags(tags)
+    validate_question(title, body, tag_pairs)
+    attachments = uploads.store_images(images, author)
+    try:
+        now = utcnow()
+        thread = Thread(
+            title=title,
+            slug=slugify(title),
+            author_id=author.id,
+            created_at=now,
+            last_activity_at=now,
+            tags=tag_service.tags_for(tag_pairs),
+        )
+        question = Post(
+            thread=thread,
+            post_type="question",
+            author_id=author.id,
+            body_md=body,
+            body_html=render_markdown(body),
+            status="published",
+            created_at=now,
+            attachments=attachments,
+        )
+        db.session.add_all([thread, question])
+        db.session.flush()
+        _add_revision(question, author, title=title, tags=_tag_text(thread))
+        tag_service.refresh_counts(thread.tags)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        uploads.discard(attachments)
+        raise
+    _after_commit(thread)
+    return thread
+
+
+def post_answer(author, thread, body, images=()):
+    _require_poster(author)
+    if not thread.question.is_published:
+        raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
+    body = normalize_text(body)
+    validate_answer(body)
+    attachments = uploads.store_images(images, author)
+    try:
+        now = utcnow()
+        answer = Post(
+            thread_id=thread.id,
+            post_type="answer",
+            author_id=author.id,
+            body_md=body,
+            body_html=render_markdown(body),
+            status="published",
+            created_at=now,
+            attachments=attachments,
+        )
+        db.session.add(answer)
+        db.session.flush()
+        _add_revision(answer, author)
+        thread.last_activity_at = now
+        refresh_thread_counts(thread)
+        notifications.notify(thread.author_id, "answer", actor=author, thread=thread, post=answer)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        uploads.discard(attachments)
+        raise
+    _after_commit(thread)
+    return answer
+
+
+def post_comment(author, parent, body):
+    _require_poster(author)
+    if parent.post_type not in ("question", "answer") or not parent.is_published:
+        raise PermissionDenied(_("Không thể bình luận vào bài này."))
+    body = normalize_text(body)
+    validate_comment(body)
+    now = utcnow()
+    comment = Post(
+        thread_id=parent.thread_id,
+        post_type="comment",
+        parent_id=parent.id,
+        author_id=author.id,
+        body_md=body,
+        body_html=render_plain(body),
+        status="published",
+        created_at=now,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    _add_revision(comment, author)
+    parent.thread.last_activity_at = now
+    notifications.notify(
+        parent.author_id, "comment", actor=author, thread=parent.thread, post=comment
+    )
+    db.session.commit()
+    return comment
+
+
+def edit_post(editor, post, body, title=None, tags=None, images=()):
+    """Change a post; every edit is kept as a revision. Title and tags belong to questions."""
+    if not can_edit(editor, post):
+        raise PermissionDenied(_("Bạn không có quyền sửa bài này."))
+    body = normalize_text(body)
+    thread = post.thread
+    if post.post_type == "question":
+        title = normalize_text(title if title is not None else thread.title)
+        tag_pairs = (
+            split_tags(tags) if tags is not None else [(t.slug, t.name) for t in thread.tags]
+        )
+        validate_question(title, body, tag_pairs)
+    elif post.post_type == "answer":
+        validate_answer(body)
+    else:
+        validate_comment(body)
+    attachments = uploads.store_images(images, editor) if post.post_type != "comment" else []
+    if len(post.attachments) + len(attachments) > _max_images():
+        uploads.discard(attachments)
+        raise ValidationError(
+            field_errors={"images": [_("Tối đa %(n)d ảnh cho một bài.", n=_max_images())]}
+        )
+    try:
+        changed_tags = []
+        if post.post_type == "question":
+            changed_tags = list(thread.tags)
+            thread.title = title
+            thread.slug = slugify(title)
+            thread.tags = tag_service.tags_for(tag_pairs)
+            changed_tags += thread.tags
+        post.body_md = body
+        post.body_html = (
+            render_plain(body) if post.post_type == "comment" else render_markdown(body)
+        )
+        post.updated_at = utcnow()
+        post.attachments.extend(attachments)
+        _add_revision(
+            post,
+            editor,
+            title=thread.title if post.post_type == "question" else None,
+            tags=_tag_text(thread) if post.post_type == "question" else None,
+        )
+        if changed_tags:
+            tag_service.refresh_counts(set(changed_tags))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        uploads.discard(attachments)
+        raise
+    _after_commit(thread)
+    return post
+
+
+def delete_post(actor, post):
+    """Soft delete: the post stays in the database, hidden from everyone but moderators."""
+    if not can_delete(actor, post):
+        raise PermissionDenied(_("Bạn không có quyền xóa bài này."))
+    thread = post.thread
+    post.deleted_at = utcnow()
+    post.deleted_by_id = actor.id
+    if thread.accepted_answer_id == post.id:
+        thread.accepted_answer_id = None
+    refresh_thread_counts(thread)
+    if post.post_type == "question":
+        tag_service.refresh_counts(thread.tags)
+    refresh_reputation(post.author)
+    db.session.commit()
+    _after_commit(thread)
+
+
+def accept_answer(actor, answer):
+    """The asker marks one answer as accepted; accepting it again takes the mark back."""
+    if not can_accept(actor, answer):
+        raise PermissionDenied(_("Chỉ người hỏi mới chọn được câu trả lời đúng."))
+    thread = answer.thread
+    previous_id = thread.accepted_answer_id
+    thread.accepted_answer_id = None if previous_id == answer.id else answer.id
+    if thread.accepted_answer_id:
+        notifications.notify(answer.author_id, "accepted", actor=actor, thread=thread, post=answer)
+    db.session.flush()
+    affected = {answer.author}
+    if previous_id and previous_id != answer.id:
+        affected.add(db.session.get(Post, previous_id).author)
+    for user in affected:
+        refresh_reputation(user)
+    db.session.commit()
+    _after_commit(thread)
+    return thread.accepted_answer_id == answer.id
+
+
+def record_view(thread):
+    thread.view_count = Thread.view_count + 1
+    db.session.commit()
+
+
+def refresh_thread_counts(thread):
+    """Recount the published answers of a thread (the caller commits)."""
+    db.session.flush()
+    thread.answer_count = db.session.scalar(
+        select(func.count()).where(
+            Post.thread_id == thread.id,
+            Post.post_type == "answer",
+            Post.status == "published",
+            Post.deleted_at.is_(None),
+        )
+    )
+
+
+def _add_revision(post, author, title=None, tags=None):
+    number = (
+        db.session.scalar(select(func.max(Revision.number)).where(Revision.post_id == post.id)) or 0
+    ) + 1
+    db.session.add(
+        Revision(
+            post_id=post.id,
+            number=number,
+            author_id=author.id,
+            created_at=utcnow(),
+            title=title,
+            tags=tags,
+            body_md=post.body_md,
+        )
+    )
+
+
+def _tag_text(thread):
+    return ", ".join(tag.slug for tag in thread.tags)
+
+
+def _max_images():
+    return current_app.config["MAX_IMAGES_PER_POST"]

@@ -1,0 +1,53 @@
+"""Jinja filters and globals: dates the Vietnamese way, thread URLs, the notification bell."""
+
+from flask import url_for
+from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale
+from flask_login import current_user
+from markupsafe import Markup
+
+from forum.models import utcnow
+from forum.services import notifications
+
+DATE_FORMATS = {"vi": "HH:mm, dd/MM/yyyy", "en": "MMM d, yyyy, HH:mm"}
+
+
+def thread_url(thread, **kwargs):
+    return url_for("questions.thread", thread_id=thread.id, slug=thread.slug, **kwargs)
+
+
+def post_url(post):
+    anchor = f"post-{post.id}"
+    return thread_url(post.thread, _anchor=anchor)
+
+
+def full_date(dt):
+    return format_datetime(dt, DATE_FORMATS.get(str(get_locale()), DATE_FORMATS["vi"]))
+
+
+def time_ago(dt):
+    """<time> with a relative date ("3 giờ trước") and the exact one on hover."""
+    if dt is None:
+        return ""
+    relative = format_timedelta(dt - utcnow(), add_direction=True, threshold=1.1)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        dt.isoformat(), full_date(dt), relative
+    )
+
+
+def number(value):
+    return format_decimal(value or 0)
+
+
+def unread_notifications():
+    if current_user.is_authenticated:
+        return notifications.unread_count(current_user)
+    return 0
+
+
+def init_app(app):
+    app.jinja_env.filters.update(ago=time_ago, fulldate=full_date, number=number)
+    app.jinja_env.globals.update(
+        thread_url=thread_url, post_url=post_url, unread_notifications=unread_notifications
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

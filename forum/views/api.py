@@ -1,0 +1,158 @@
+"""JSON API v1 for apps, bots and scripts. Bearer tokens; errors as {"error": {code, message}}."""
+
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, g, request, url_for
+from flask_babel import gettext as _
+
+from forum.extensions import limiter
+from forum.services import accounts, browse, posts, tags
+from forum.services.errors import ServiceError, ValidationError
+from forum.templating import thread_url
+from forum.views.helpers import get_thread, page_arg
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+@bp.before_request
+def authenticate():
+    """The token's user, if any; the API never looks at session cookies."""
+    g.api_user = None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _sep, token = header.partition(" ")
+        user = (
+            accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+        )
+        if user is None:
+            raise Unauthorized(_("Mã truy cập (token) không hợp lệ."))
+        g.api_user = user
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.api_user is None:
+            raise Unauthorized(_("Cần mã truy cập: gửi header Authorization: Bearer <token>."))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def json_body(*required):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError(_("Nội dung gửi lên phải là một đối tượng JSON."))
+    # Text fields are strings; tags may also be a list of strings.
+    missing = [
+        key
+        for key in required
+        if not (
+            isinstance(data.get(key), str) or (key == "tags" and isinstance(data.get(key), list))
+        )
+    ]
+    if missing:
+        raise ValidationError(_("Thiếu trường: %(fields)s.", fields=", ".join(missing)))
+    return data
+
+
+def question_summary(thread):
+    return {
+        "id": thread.id,
+        "title": thread.title,
+        "url": thread_url(thread, _external=True),
+        "tags": [tag.slug for tag in thread.tags],
+        "author": thread.author.username,
+        "score": thread.score,
+        "answer_count": thread.answer_count,
+        "view_count": thread.view_count,
+        "has_accepted_answer": thread.accepted_answer_id is not None,
+        "created_at": thread.created_at.isoformat(),
+        "last_activity_at": thread.last_activity_at.isoformat(),
+    }
+
+
+def post_json(post):
+    return {
+        "id": post.id,
+        "author": post.author.username,
+        "body": post.body_md,
+        "body_html": post.body_html,
+        "score": post.score,
+        "status": post.status,
+        "created_at": post.created_at.isoformat(),
+        "updated_at": post.updated_at.isoformat() if post.updated_at else None,
+    }
+
+
+def created(thread, post):
+    return {
+        "id": post.id if post.post_type == "answer" else thread.id,
+        "url": url_for("questions.permalink", post_id=post.id, _external=True)
+        if post.post_type == "answer"
+        else thread_url(thread, _external=True),
+        "status": post.status,
+    }, 201
+
+
+@bp.get("/questions")
+def list_questions():
+    tag = None
+    if request.args.get("tag"):
+        tag = browse.tag_by_slug(request.args["tag"])
+        if tag is None:
+            abort(404, description=_("Không có thẻ này."))
+    sort = request.args.get("sort", "active")
+    if sort not in browse.SORTS:
+        raise ValidationError(_("sort phải là một trong: %(s)s.", s=", ".join(browse.SORTS)))
+    page = browse.question_list(
+        sort=sort, tag=tag, page=page_arg(), per_page=current_app.config["QUESTIONS_PER_PAGE"]
+    )
+    return {
+        "questions": [question_summary(thread) for thread in page.items],
+        "page": page.page,
+        "pages": page.pages,
+        "total": page.total,
+    }
+
+
+@bp.get("/questions/<int:thread_id>")
+def show_question(thread_id):
+    thread = get_thread(thread_id, g.api_user)
+    question, answers, _comments = browse.thread_posts(thread, g.api_user)
+    return {
+        **question_summary(thread),
+        "question": post_json(question),
+        "accepted_answer_id": thread.accepted_answer_id,
+        "answers": [post_json(answer) for answer in answers],
+    }
+
+
+@bp.post("/questions")
+@token_required
+@limiter.limit(lambda: current_app.config["POST_RATE_LIMIT"])
+def create_question():
+    data = json_body("title", "body", "tags")
+    thread = posts.ask_question(g.api_user, data["title"], data["body"], data["tags"])
+    return created(thread, thread.question)
+
+
+@bp.post("/questions/<int:thread_id>/answers")
+@token_required
+@limiter.limit(lambda: current_app.config["POST_RATE_LIMIT"])
+def create_answer(thread_id):
+    thread = get_thread(thread_id, g.api_user)
+    data = json_body("body")
+    answer = posts.post_answer(g.api_user, thread, data["body"])
+    return created(thread, answer)
+
+
+@bp.get("/tags")
+def complete_tags():
+    found = tags.complete(request.args.get("q", ""))
+    return {"tags": [{"slug": t.slug, "name": t.name, "count": t.question_count} for t in found]}

@@ -1,0 +1,118 @@
+"""Registering, logging in and out, and the member's own account settings."""
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from forum.extensions import limiter
+from forum.services import accounts
+from forum.services.errors import ValidationError
+from forum.views.helpers import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect("/")
+    form = {"username": "", "email": "", "display_name": ""}
+    if request.method == "POST":
+        form = {key: request.form.get(key, "") for key in form}
+        try:
+            user = accounts.register(
+                form["username"],
+                request.form.get("password", ""),
+                form["email"],
+                form["display_name"],
+                password_again=request.form.get("password2", ""),
+            )
+        except ValidationError as error:
+            return render_template("auth/register.html", form=form, errors=error.field_errors), 422
+        login_user(user, remember=True)
+        flash(_("Chào mừng %(name)s đến với Xứ Trà Hỏi Đáp!", name=user.name), "success")
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/register.html", form=form, errors={})
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    username = ""
+    if request.method == "POST":
+        username = request.form.get("username", "")
+        user = accounts.authenticate(username, request.form.get("password", ""))
+        if user is not None:
+            login_user(user, remember=bool(request.form.get("remember")))
+            if user.locale:
+                session["lang"] = user.locale
+            return redirect(next_url)
+        error = _("Sai tên đăng nhập hoặc mật khẩu.")
+        return render_template(
+            "auth/login.html", username=username, next=next_url, error=error
+        ), 401
+    return render_template("auth/login.html", username=username, next=next_url, error=None)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    return redirect("/")
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = {
+        "display_name": current_user.display_name or "",
+        "email": current_user.email or "",
+        "bio": current_user.bio or "",
+    }
+    if request.method == "POST":
+        form = {key: request.form.get(key, "") for key in form}
+        try:
+            accounts.update_profile(current_user, form["display_name"], form["bio"], form["email"])
+        except ValidationError as error:
+            return render_template("auth/settings.html", form=form, errors=error.field_errors), 422
+        flash(_("Đã lưu hồ sơ."), "success")
+        return redirect(url_for("auth.settings"))
+    return render_template("auth/settings.html", form=form, errors={})
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        try:
+            if new != request.form.get("new_password2", ""):
+                raise ValidationError(
+                    field_errors={"new_password2": [_("Hai lần nhập mật khẩu không giống nhau.")]}
+                )
+            accounts.change_password(current_user, request.form.get("current_password", ""), new)
+        except ValidationError as error:
+            return render_template("auth/password.html", errors=error.field_errors), 422
+        login_user(current_user, remember=True)  # this session stays logged in; others end
+        flash(_("Đã đổi mật khẩu."), "success")
+        return redirect(url_for("auth.settings"))
+    return render_template("auth/password.html", errors={})
+
+
+@bp.route("/account/token", methods=["POST"])
+@login_required
+def new_token():
+    token = accounts.create_api_token(current_user, request.form.get("name", "web"))
+    return render_template("auth/token.html", token=token)

@@ -1,0 +1,226 @@
+"""Asking, reading and working on a thread."""
+
+import difflib
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from forum.extensions import db, limiter
+from forum.models import Revision
+from forum.permissions import can_edit
+from forum.services import browse, posts, votes
+from forum.services.errors import ValidationError
+from forum.services.validation import (
+    ANSWER_MIN,
+    COMMENT_MAX,
+    POST_MAX,
+    QUESTION_MIN,
+    TAGS_MAX,
+    TITLE_MAX,
+    TITLE_MIN,
+)
+from forum.templating import post_url, thread_url
+from forum.views.helpers import get_post, get_thread
+
+bp = Blueprint("questions", __name__)
+
+LIMITS = {
+    "title_min": TITLE_MIN,
+    "title_max": TITLE_MAX,
+    "question_min": QUESTION_MIN,
+    "answer_min": ANSWER_MIN,
+    "post_max": POST_MAX,
+    "comment_max": COMMENT_MAX,
+    "tags_max": TAGS_MAX,
+}
+
+
+def post_rate_limit():
+    return current_app.config["POST_RATE_LIMIT"]
+
+
+@bp.context_processor
+def limits():
+    return {"limits": LIMITS}
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+@login_required
+@limiter.limit(post_rate_limit, methods=["POST"])
+def ask():
+    form = {
+        "title": request.values.get("title", ""),
+        "body": "",
+        "tags": request.values.get("tags", ""),
+    }
+    errors = {}
+    if request.method == "POST":
+        form = {key: request.form.get(key, "") for key in ("title", "body", "tags")}
+        try:
+            thread = posts.ask_question(
+                current_user,
+                form["title"],
+                form["body"],
+                form["tags"],
+                request.files.getlist("images"),
+            )
+        except ValidationError as error:
+            errors = error.field_errors
+            return render_template("questions/ask.html", form=form, errors=errors), 422
+        return redirect(thread_url(thread))
+    return render_template("questions/ask.html", form=form, errors=errors)
+
+
+@bp.route("/q/<int:thread_id>")
+@bp.route("/q/<int:thread_id>/<slug>")
+def thread(thread_id, slug=None):
+    thread = get_thread(thread_id)
+    if slug != thread.slug:
+        return redirect(thread_url(thread), code=301)
+    _count_view(thread)
+    return render_thread(thread)
+
+
+def render_thread(thread, answer_form=None, errors=None, status=200):
+    question, answers, comments = browse.thread_posts(thread, current_user)
+    post_ids = [question.id] + [a.id for a in answers]
+    return (
+        render_template(
+            "questions/thread.html",
+            thread=thread,
+            question=question,
+            answers=answers,
+            comments=comments,
+            my_votes=votes.votes_of(current_user, post_ids),
+            answer_form=answer_form or {"body": ""},
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+def _count_view(thread):
+    """Count a view once per browser session, and never the asker's own."""
+    seen = session.get("seen", [])
+    if thread.id in seen or thread.author_id == getattr(current_user, "id", None):
+        return
+    session["seen"] = (seen + [thread.id])[-40:]
+    posts.record_view(thread)
+
+
+@bp.route("/q/<int:thread_id>/answer", methods=["POST"])
+@login_required
+@limiter.limit(post_rate_limit)
+def answer(thread_id):
+    thread = get_thread(thread_id)
+    body = request.form.get("body", "")
+    try:
+        answer = posts.post_answer(current_user, thread, body, request.files.getlist("images"))
+    except ValidationError as error:
+        return render_thread(thread, {"body": body}, error.field_errors, status=422)
+    return redirect(post_url(answer))
+
+
+@bp.route("/p/<int:post_id>/comment", methods=["POST"])
+@login_required
+@limiter.limit(post_rate_limit)
+def comment(post_id):
+    parent = get_post(post_id)
+    try:
+        posts.post_comment(current_user, parent, request.form.get("body", ""))
+    except ValidationError as error:
+        for message in error.all_messages:
+            flash(message, "error")
+    return redirect(post_url(parent))
+
+
+@bp.route("/p/<int:post_id>")
+def permalink(post_id):
+    return redirect(post_url(get_post(post_id)))
+
+
+@bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(post_id):
+    post = get_post(post_id)
+    if not can_edit(current_user, post):
+        abort(403)
+    thread = post.thread
+    form = {
+        "title": thread.title,
+        "body": post.body_md,
+        "tags": ", ".join(tag.name for tag in thread.tags),
+    }
+    if request.method == "POST":
+        form = {key: request.form.get(key, form[key]) for key in form}
+        is_question = post.post_type == "question"
+        try:
+            posts.edit_post(
+                current_user,
+                post,
+                form["body"],
+                title=form["title"] if is_question else None,
+                tags=form["tags"] if is_question else None,
+                images=request.files.getlist("images"),
+            )
+        except ValidationError as error:
+            return render_template(
+                "questions/edit.html", post=post, form=form, errors=error.field_errors
+            ), 422
+        flash(_("Đã lưu thay đổi."), "success")
+        return redirect(post_url(post))
+    return render_template("questions/edit.html", post=post, form=form, errors={})
+
+
+@bp.route("/p/<int:post_id>/delete", methods=["POST"])
+@login_required
+def delete(post_id):
+    post = get_post(post_id)
+    posts.delete_post(current_user, post)
+    flash(_("Đã xóa bài."), "success")
+    if post.post_type == "question":
+        return redirect("/")
+    return redirect(thread_url(post.thread))
+
+
+@bp.route("/p/<int:post_id>/vote", methods=["POST"])
+@login_required
+def vote(post_id):
+    post = get_post(post_id)
+    value = {"up": 1, "down": -1}.get(request.form.get("value"))
+    if value is None:
+        abort(400)
+    votes.vote(current_user, post, value)
+    return redirect(post_url(post))
+
+
+@bp.route("/p/<int:post_id>/accept", methods=["POST"])
+@login_required
+def accept(post_id):
+    answer = get_post(post_id)
+    accepted = posts.accept_answer(current_user, answer)
+    flash(_("Đã chọn câu trả lời đúng.") if accepted else _("Đã bỏ chọn câu trả lời."), "success")
+    return redirect(post_url(answer))
+
+
+@bp.route("/p/<int:post_id>/history")
+def history(post_id):
+    post = get_post(post_id)
+    revisions = db.session.scalars(
+        db.select(Revision).where(Revision.post_id == post.id).order_by(Revision.number.desc())
+    ).all()
+    changes = []
+    for newer, older in zip(revisions, revisions[1:] + [None], strict=True):
+        before = _revision_text(older) if older else []
+        changes.append((newer, list(difflib.ndiff(before, _revision_text(newer)))))
+    return render_template("questions/history.html", post=post, changes=changes)
+
+
+def _revision_text(revision):
+    lines = []
+    if revision.title is not None:
+        lines.append(_("Tiêu đề: %(title)s", title=revision.title))
+    if revision.tags is not None:
+        lines.append(_("Thẻ: %(tags)s", tags=revision.tags))
+    return lines + revision.body_md.splitlines()

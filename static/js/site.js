@@ -1,0 +1,67 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var field = document.querySelector('input[name="csrf_token"]');
+    return field ? field.value : "";
+  }
+
+  function debounce(fn, ms) {
+    var timer;
+    return function () {
+      var args = arguments, self = this;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(self, args); }, ms);
+    };
+  }
+
+  // Live Markdown preview, rendered by the server exactly as it will be stored.
+  document.querySelectorAll("textarea[data-preview]").forEach(function (area) {
+    var box = document.getElementById(area.dataset.preview);
+    if (!box) return;
+    var render = debounce(function () {
+      if (!area.value.trim()) { box.hidden = true; return; }
+      var body = new URLSearchParams({ body: area.value });
+      fetch("/preview", { method: "POST", body: body, headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) { box.innerHTML = html; box.hidden = !html; })
+        .catch(function () {});
+    }, 500);
+    area.addEventListener("input", render);
+  });
+
+  // Tag autocomplete on the last comma-separated tag being typed.
+  document.querySelectorAll("input[data-tag-complete]").forEach(function (input) {
+    var list = document.createElement("datalist");
+    list.id = input.id + "-options";
+    document.body.appendChild(list);
+    input.setAttribute("list", list.id);
+    var lookup = debounce(function () {
+      var parts = input.value.split(",");
+      var current = parts.pop().trim();
+      if (current.length < 1) return;
+      var prefix = parts.map(function (p) { return p.trim(); }).filter(Boolean);
+      fetch("/api/v1/tags?q=" + encodeURIComponent(current))
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          list.innerHTML = "";
+          data.tags.forEach(function (tag) {
+            var option = document.createElement("option");
+            option.value = prefix.concat([tag.name]).join(", ");
+            option.label = tag.name + " (" + tag.count + ")";
+            list.appendChild(option);
+          });
+        })
+        .catch(function () {});
+    }, 250);
+    input.addEventListener("input", lookup);
+  });
+
+  // Ask before deleting.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+})();

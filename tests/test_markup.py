@@ -1,0 +1,78 @@
+"""Markdown is rendered once by a CommonMark library and sanitised with an allowlist."""
+
+from html.parser import HTMLParser
+
+import pytest
+
+from forum.markup import plain_text, render_markdown, slugify
+
+
+def test_commonmark_basics():
+    html = render_markdown("# Bước 1\n\n- mở **Zalo**\n- bấm `Cài đặt`\n\n```\nprompt mẫu\n```")
+    assert "<h3>Bước 1</h3>" in html  # page headings stay h1/h2
+    assert "<li>mở <strong>Zalo</strong></li>" in html
+    assert "<code>Cài đặt</code>" in html and "<pre><code>prompt mẫu" in html
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[bấm](javascript:alert(1))",
+        '<a href="javascript:alert(1)">x</a>',
+        "<iframe src=https://evil.example></iframe>",
+        "[x](data:text/html;base64,PHNjcmlwdD4=)",
+        "<svg onload=alert(1)>",
+        '<p style="background:url(javascript:alert(1))">x</p>',
+    ],
+)
+def test_dangerous_markup_is_neutralised(attack):
+    elements = Elements()
+    elements.feed(render_markdown(attack))
+    for tag, attrs in elements.found:
+        assert tag not in {"script", "img", "iframe", "svg"}
+        for name, value in attrs:
+            assert not name.startswith("on") and name != "style"
+            assert not (value or "").lower().startswith(("javascript:", "data:"))
+
+
+class Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, attrs))
+
+
+def test_links_get_rel_nofollow_ugc_noopener_and_bare_urls_become_links():
+    html = render_markdown(
+        "Xem [trang chính thức](https://dichvucong.gov.vn) hoặc https://chongluadao.vn"
+    )
+    assert html.count('rel="nofollow ugc noopener"') == 2
+    assert '<a href="https://chongluadao.vn"' in html
+
+
+def test_only_http_https_and_mailto_links_survive():
+    html = render_markdown("[a](ftp://x.vn) [b](mailto:lan@example.vn) [c](https://x.vn)")
+    assert "ftp:" not in html and "mailto:lan@example.vn" in html and "https://x.vn" in html
+
+
+def test_plain_text_for_search_documents():
+    assert (
+        plain_text(render_markdown("**Chè** & *cà phê*\n\n- một\n- hai")) == "Chè & cà phê một hai"
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("Làm sao viết prompt tốt?", "lam-sao-viet-prompt-tot"),
+        ("Đăng ký ĐỊNH DANH điện tử", "dang-ky-dinh-danh-dien-tu"),
+        ("Chè Tân Cương: giá bao nhiêu?", "che-tan-cuong-gia-bao-nhieu"),
+        ("???", "-"),
+    ],
+)
+def test_slugs_have_no_diacritics(title, slug):
+    assert slugify(title) == slug
