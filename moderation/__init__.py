@@ -12,7 +12,7 @@ with contact details are rejected.
 from .checks import Check
 from .classifier import ToxicityClassifier, TrainReport, read_labelled_csv, train_classifier
 from .context import Post, PostContext, RecentPost, SimilarQuestion
-from .moderator import ModerationConfig, Moderator, default_checks
+from .moderator import ModerationConfig, Moderator, default_checks, training_rows
 from .verdict import ACTIONS, Reason, Span, Verdict
 
 __all__ = [
@@ -32,4 +32,5 @@ __all__ = [
     "default_checks",
     "read_labelled_csv",
     "train_classifier",
+    "training_rows",
 ]

@@ -252,9 +252,14 @@ class ClassifierLoader:
     `retry_after_s` so that a broken data set does not retrain on every post.
     """
 
-    def __init__(self, model_path, training_data_path, retry_after_s: float = 300):
+    def __init__(
+        self,
+        model_path: str | Path,
+        training_rows: Callable[[], Iterable[tuple[str, str]]],
+        retry_after_s: float = 300,
+    ):
         self.model_path = Path(model_path)
-        self.training_data_path = Path(training_data_path)
+        self.training_rows = training_rows
         self.retry_after_s = retry_after_s
         self._classifier: ToxicityClassifier | None = None
         self._failure: tuple[float, Exception] | None = None
@@ -281,12 +286,12 @@ class ClassifierLoader:
             log.info("No moderation model at %s; training one", self.model_path)
         except Exception as error:
             log.warning("Moderation model at %s unusable (%s); retraining", self.model_path, error)
-        report = train_classifier(read_labelled_csv(self.training_data_path), self.model_path)
+        report = train_classifier(self.training_rows(), self.model_path)
         log.info(
-            "Trained moderation model on %d rows from %s in %.1fs (review threshold %.3f)",
+            "Trained moderation model on %d rows in %.1fs, saved to %s (review threshold %.3f)",
             report.rows,
-            self.training_data_path,
             report.seconds,
+            self.model_path,
             report.review_threshold,
         )
         return ToxicityClassifier.load(self.model_path)

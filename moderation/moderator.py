@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .abuse import AbuseLexiconCheck
 from .checks import Check
-from .classifier import ClassifierLoader, ToxicityClassifierCheck
+from .classifier import CLEAN, ClassifierLoader, ToxicityClassifierCheck, read_labelled_csv
 from .context import Post, PostContext
 from .lexicon import Lexicon, read_lexicon_file, read_phrase_file
 from .similar import SimilarQuestionsCheck
@@ -43,6 +43,7 @@ class ModerationConfig:
         default_factory=lambda: ROOT / "instance" / "moderation" / "toxicity.joblib"
     )
     training_data_path: Path = SEED / "labelled.csv"
+    hard_negatives_path: Path | None = SEED / "allowlist_training.txt"
     review_threshold: float | None = None
     reject_threshold: float | None = None
     new_account_days: float = 7
@@ -59,6 +60,14 @@ class ModerationConfig:
     similar_questions_shown: int = 3
 
 
+def training_rows(config: ModerationConfig) -> list[tuple[str, str]]:
+    """The labelled set plus the shipped hard negatives (ordinary sentences that look rude)."""
+    rows = read_labelled_csv(config.training_data_path)
+    if config.hard_negatives_path is not None:
+        rows += [(text, CLEAN) for text in read_phrase_file(config.hard_negatives_path)]
+    return rows
+
+
 def default_checks(config: ModerationConfig) -> list[Check]:
     """Every check, in the order their reasons are listed."""
     trusted_domains = read_phrase_file(config.trusted_domains_path)
@@ -67,7 +76,7 @@ def default_checks(config: ModerationConfig) -> list[Check]:
     return [
         AbuseLexiconCheck(abuse),
         ToxicityClassifierCheck(
-            ClassifierLoader(config.classifier_path, config.training_data_path),
+            ClassifierLoader(config.classifier_path, lambda: training_rows(config)),
             config.review_threshold,
             config.reject_threshold,
         ),

@@ -52,4 +52,10 @@ class Verdict:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form, for the audit log and the API."""
-        return {"action": self.action, "reasons": [asdict(reason) for reason in self.reasons]}
+        return {
+            "action": self.action,
+            "reasons": [
+                {**asdict(reason), "spans": [asdict(span) for span in reason.spans]}
+                for reason in self.reasons
+            ],
+        }
