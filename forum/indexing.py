@@ -6,6 +6,7 @@ makes it equal to the database again after a crash or a restore.
 """
 
 import logging
+import shutil
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
+from forum import jobs
 from forum.jobs import job
 from forum.markup import plain_text
 from forum.models import Post, Thread
@@ -151,3 +153,24 @@ def sync_index():
 @job
 def sync_search_index():
     sync_index()
+
+
+def drop_index():
+    """Forget the index entirely (the next sync rebuilds and re-embeds everything)."""
+    app = current_app._get_current_object()
+    with _engine_lock:
+        engine = app.extensions.pop("search", None)
+        if engine is not None:
+            engine.close()
+        shutil.rmtree(app.config["SEARCH_INDEX_PATH"], ignore_errors=True)
+
+
+def sync_on_first_request(app):
+    """Check the index against the database once the server is up, in the background."""
+    state = {"done": False}
+
+    @app.before_request
+    def start_sync():
+        if not state["done"]:
+            state["done"] = True
+            jobs.enqueue("sync_search_index")

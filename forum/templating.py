@@ -49,5 +49,6 @@ def init_app(app):
     app.jinja_env.globals.update(
         thread_url=thread_url, post_url=post_url, unread_notifications=unread_notifications
     )
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

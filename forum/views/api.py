@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, g, request, url_for
 from flask_babel import gettext as _
 
 from forum.extensions import limiter
-from forum.services import accounts, browse, posts, tags
+from forum.services import accounts, browse, posts, searching, tags
 from forum.services.errors import ServiceError, ValidationError
 from forum.templating import thread_url
 from forum.views.helpers import get_thread, page_arg
@@ -150,6 +150,52 @@ def create_answer(thread_id):
     data = json_body("body")
     answer = posts.post_answer(g.api_user, thread, data["body"])
     return created(thread, answer)
+
+
+@bp.get("/search")
+def search():
+    query = searching.parse(request.args)
+    results = searching.run(query) if query.q else None
+    return {
+        "results": [
+            {
+                "type": hit.kind,
+                "question_id": hit.question_id,
+                "answer_id": hit.answer_id,
+                "title": hit.title,
+                "snippet": hit.snippet_html,
+                "score": round(hit.score, 6),
+                "url": searching.hit_url(hit, external=True),
+                "tags": list(hit.tags),
+                "answer_count": hit.answer_count,
+                "has_accepted": hit.has_accepted,
+            }
+            for hit in (results.hits if results else [])
+        ],
+        "total": results.total if results else 0,
+        "restored_query": results.restored_query if results else None,
+    }
+
+
+@bp.get("/questions/similar")
+def similar_questions():
+    limit = request.args.get("limit", 5, type=int)
+    if not 1 <= limit <= 10:
+        raise ValidationError(_("limit phải từ 1 đến 10."))
+    hits = searching.similar_questions(request.args.get("text", ""), limit=limit)
+    return {
+        "questions": [
+            {
+                "id": hit.question_id,
+                "title": hit.title,
+                "url": searching.hit_url(hit, external=True),
+                "answer_count": hit.answer_count,
+                "has_accepted_answer": hit.has_accepted,
+                "score": round(hit.score, 6),
+            }
+            for hit in hits
+        ]
+    }
 
 
 @bp.get("/tags")

@@ -1,0 +1,114 @@
+"""Searching the forum: reads the page's or the API's parameters, asks the search engine."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from forum.indexing import search_engine
+from forum.markup import slugify
+from forum.services.errors import ValidationError
+from search import MODES, SORTS
+
+MAX_QUERY = 300
+MAX_LIMIT = 50
+ANSWERED = {"": None, "any": None, "yes": True, "true": True, "1": True, "no": False,
+            "false": False, "0": False, "accepted": True}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    mode: str = "hybrid"
+    tag: str | None = None
+    answered: str = ""
+    sort: str = "relevance"
+    date_from: date | None = None
+    date_to: date | None = None
+    limit: int = 10
+    offset: int = 0
+
+
+def parse(args, *, default_limit=10):
+    """A SearchRequest from query-string arguments; every bad one is reported at once."""
+    errors = {}
+    q = " ".join((args.get("q") or "").split())[:MAX_QUERY]
+    mode = args.get("mode") or "hybrid"
+    if mode not in MODES:
+        errors["mode"] = [_("mode phải là một trong: %(v)s.", v=", ".join(MODES))]
+    sort = args.get("sort") or "relevance"
+    if sort not in SORTS:
+        errors["sort"] = [_("sort phải là một trong: %(v)s.", v=", ".join(SORTS))]
+    answered = (args.get("answered") or "").lower()
+    if answered not in ANSWERED:
+        errors["answered"] = [_("answered phải là yes, no hoặc accepted.")]
+    limit = _int(args, "limit", default_limit, 1, MAX_LIMIT, errors)
+    offset = _int(args, "offset", 0, 0, 10_000, errors)
+    date_from, date_to = _date(args, "from", errors), _date(args, "to", errors)
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return SearchRequest(q, mode, args.get("tag") or None, answered, sort, date_from, date_to,
+                         limit, offset)
+
+
+def run(request):
+    """SearchResults for a request (empty for an empty query)."""
+    answered = ANSWERED[request.answered]
+    return search_engine().search(
+        request.q,
+        mode=request.mode,
+        tag=request.tag,
+        answered=answered if request.answered != "accepted" else None,
+        accepted=True if request.answered == "accepted" else None,
+        date_from=_start_of(request.date_from),
+        date_to=_start_of(request.date_to + timedelta(days=1)) if request.date_to else None,
+        sort=request.sort,
+        limit=request.limit,
+        offset=request.offset,
+    )
+
+
+def similar_questions(text, limit=5, exclude=()):
+    text = " ".join((text or "").split())[:MAX_QUERY * 3]
+    if len(text) < 8:
+        return []
+    return search_engine().similar_questions(text, limit=limit, exclude_question_ids=exclude)
+
+
+def hit_url(hit, external=False):
+    anchor = f"post-{hit.answer_id}" if hit.answer_id else None
+    return url_for("questions.thread", thread_id=hit.question_id, slug=slugify(hit.title),
+                   _anchor=anchor, _external=external)
+
+
+def _int(args, name, default, low, high, errors):
+    raw = args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        errors[name] = [_("%(name)s phải là số từ %(a)d đến %(b)d.", name=name, a=low, b=high)]
+        return default
+    return value
+
+
+def _date(args, name, errors):
+    raw = args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = [_("Ngày phải có dạng YYYY-MM-DD.")]
+        return None
+
+
+def _start_of(day):
+    if day is None:
+        return None
+    # Days are Vietnamese days: midnight in Hà Nội is 17:00 UTC the day before.
+    return datetime.combine(day, time(0), tzinfo=UTC) - timedelta(hours=7)

@@ -1,0 +1,21 @@
+"""The search page: one box in the header, results with filters, works without JavaScript."""
+
+from flask import Blueprint, render_template, request
+
+from forum.services import searching, tags
+from forum.services.errors import ValidationError
+
+bp = Blueprint("search", __name__)
+PER_PAGE = 10
+
+
+@bp.route("/search")
+def page():
+    try:
+        query = searching.parse(request.args, default_limit=PER_PAGE)
+    except ValidationError as error:
+        return render_template("search.html", query=None, results=None, errors=error.field_errors,
+                               tags=tags.popular_tags(40)), 422
+    results = searching.run(query) if query.q else None
+    return render_template("search.html", query=query, results=results, errors={},
+                           tags=tags.popular_tags(40), hit_url=searching.hit_url)
