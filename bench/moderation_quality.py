@@ -82,57 +82,71 @@ def print_figures(title: str, labels: list[str], actions: list[str]) -> dict:
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=20250301)
-    parser.add_argument("--test-size", type=float, default=0.25)
-    parser.add_argument("--show-errors", action="store_true", help="print misjudged posts")
-    args = parser.parse_args()
-
-    config = ModerationConfig()
-    rows = read_labelled_csv(config.training_data_path)
+def evaluate(rows, seed: int, test_size: float, hard_negatives) -> dict:
+    """Train on one stratified split and judge its held-out part three ways."""
     texts = [text for text, _ in rows]
     labels = [label for _, label in rows]
     train_texts, test_texts, train_labels, test_labels = train_test_split(
-        texts, labels, test_size=args.test_size, stratify=labels, random_state=args.seed
+        texts, labels, test_size=test_size, stratify=labels, random_state=seed
     )
-    hard_negatives = [(text, CLEAN) for text in read_phrase_file(config.hard_negatives_path)]
-    print(
-        f"labelled rows {len(rows)}: training {len(train_texts)} (+{len(hard_negatives)} hard "
-        f"negatives), held out {len(test_texts)}; seed {args.seed}"
-    )
-    print("held-out labels:", dict(sorted(Counter(test_labels).items())))
-
     with tempfile.TemporaryDirectory() as folder:
         model_path = Path(folder) / "toxicity.joblib"
         report = train_classifier(
             list(zip(train_texts, train_labels, strict=True)) + hard_negatives, model_path
         )
-        print(
-            f"trained in {report.seconds}s; review threshold {report.review_threshold:.3f} "
-            f"(cross-validated on training: recall {report.cv_recall:.3f}, "
-            f"FPR {report.cv_false_positive_rate:.3%})"
-        )
         classifier = ToxicityClassifier.load(model_path)
         moderator = Moderator(ModerationConfig(classifier_path=model_path))
         verdicts = [moderator.check(text) for text in test_texts]
+    return {
+        "report": report,
+        "train_size": len(train_texts),
+        "texts": test_texts,
+        "labels": test_labels,
+        "verdicts": verdicts,
+        "pipeline": [verdict.action for verdict in verdicts],
+        "classifier": [
+            "review" if classifier.score(text).needs_human >= report.review_threshold else "allow"
+            for text in test_texts
+        ],
+        "rules": [
+            max(
+                (r.action for r in v.reasons if r.check != "toxicity_classifier"),
+                key=ACTIONS.index,
+                default="allow",
+            )
+            for v in verdicts
+        ],
+    }
 
-    pipeline_actions = [verdict.action for verdict in verdicts]
-    classifier_actions = [
-        "review" if classifier.score(text).needs_human >= classifier.review_threshold else "allow"
-        for text in test_texts
-    ]
-    rules_actions = [
-        max(
-            (r.action for r in v.reasons if r.check != "toxicity_classifier"),
-            key=ACTIONS.index,
-            default="allow",
-        )
-        for v in verdicts
-    ]
-    print_figures("full pipeline (lexicon + rules + classifier)", test_labels, pipeline_actions)
-    print_figures("classifier alone", test_labels, classifier_actions)
-    print_figures("lexicon and rules alone (no classifier)", test_labels, rules_actions)
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=20250301)
+    parser.add_argument("--test-size", type=float, default=0.25)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="also summarise this many splits (seed, seed+1…)"
+    )
+    parser.add_argument("--show-errors", action="store_true", help="print misjudged posts")
+    args = parser.parse_args()
+
+    config = ModerationConfig()
+    rows = read_labelled_csv(config.training_data_path)
+    hard_negatives = [(text, CLEAN) for text in read_phrase_file(config.hard_negatives_path)]
+    run = evaluate(rows, args.seed, args.test_size, hard_negatives)
+    report, test_labels, verdicts = run["report"], run["labels"], run["verdicts"]
+    print(
+        f"labelled rows {len(rows)}: training {run['train_size']} (+{len(hard_negatives)} hard "
+        f"negatives), held out {len(test_labels)}; seed {args.seed}"
+    )
+    print("held-out labels:", dict(sorted(Counter(test_labels).items())))
+    print(
+        f"trained in {report.seconds}s; review threshold {report.review_threshold:.3f} "
+        f"(cross-validated on training: recall {report.cv_recall:.3f}, "
+        f"FPR {report.cv_false_positive_rate:.3%})"
+    )
+    print_figures("full pipeline (lexicon + rules + classifier)", test_labels, run["pipeline"])
+    print_figures("classifier alone", test_labels, run["classifier"])
+    print_figures("lexicon and rules alone (no classifier)", test_labels, run["rules"])
 
     print("\nheld posts by check (a post may be held by several):")
     by_check: dict[str, Counter] = defaultdict(Counter)
@@ -146,14 +160,35 @@ def main() -> None:
 
     if args.show_errors:
         print("\nclean posts held:")
-        for text, label, verdict in zip(test_texts, test_labels, verdicts, strict=True):
+        for text, label, verdict in zip(run["texts"], test_labels, verdicts, strict=True):
             if label == CLEAN and verdict.action != "allow":
                 codes = ", ".join(reason.code for reason in verdict.reasons)
                 print(f"  [{verdict.action}] {text[:110]!r}  <- {codes}")
         print("\nposts that need a human but were published:")
-        for text, label, verdict in zip(test_texts, test_labels, verdicts, strict=True):
+        for text, label, verdict in zip(run["texts"], test_labels, verdicts, strict=True):
             if label != CLEAN and verdict.action == "allow":
                 print(f"  [{label}] {text[:110]!r}")
+
+    if args.repeats > 1:
+        print(f"\n== {args.repeats} splits (recall / FPR on clean) ==")
+        print(f"  {'seed':>10s}   {'pipeline':>15s}   {'classifier':>15s}   {'rules':>15s}")
+        totals: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for seed in range(args.seed, args.seed + args.repeats):
+            split = (
+                run if seed == args.seed else evaluate(rows, seed, args.test_size, hard_negatives)
+            )
+            cells = []
+            for name in ("pipeline", "classifier", "rules"):
+                figures = needs_human_figures(split["labels"], split[name])
+                pair = (figures["recall"], figures["false_positive_rate"])
+                totals[name].append(pair)
+                cells.append(f"{pair[0]:.3f} / {pair[1]:.3f}")
+            print(f"  {seed:10d}   " + "   ".join(f"{cell:>15s}" for cell in cells))
+        means = [
+            f"{sum(r for r, _ in v) / len(v):.3f} / {sum(f for _, f in v) / len(v):.3f}"
+            for v in totals.values()
+        ]
+        print(f"  {'mean':>10s}   " + "   ".join(f"{cell:>15s}" for cell in means))
 
 
 if __name__ == "__main__":

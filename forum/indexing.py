@@ -14,8 +14,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from forum.extensions import db
 from forum import jobs
+from forum.extensions import db
 from forum.jobs import job
 from forum.markup import plain_text
 from forum.models import Post, Thread

@@ -34,7 +34,6 @@ from .text import (
     has_marks,
     is_marked_text,
     marks_compatible,
-    squeezed_variants,
     tokenize,
 )
 
@@ -116,7 +115,7 @@ class _Trie:
 
     def _walk_from(self, node, lattice, first, position, path):
         for edge in lattice.edges_from(position):
-            for variant in squeezed_variants(edge.token):
+            for variant in edge.variants:
                 child = node.get(variant.folded)
                 if child is None:
                     continue
@@ -179,16 +178,21 @@ def _words_agree(entry: LexiconEntry, words: tuple[Token, ...], marked_text: boo
 
 
 def _drop_contained(matches: list[Match]) -> list[Match]:
-    """Keep "địt mẹ mày" and drop the "địt mẹ" inside it: one finding per stretch of text."""
+    """Keep "địt mẹ mày" and drop the "địt mẹ" inside it: one finding per stretch of text.
+
+    `matches` are sorted by start, longest first, so any match that contains another comes
+    before it; matches over exactly the same text (two entries) are all kept.
+    """
     kept: list[Match] = []
+    cover: tuple[int, int] | None = None  # the span reaching furthest right so far
     for match in matches:
-        if any(
-            other.start <= match.start
-            and match.end <= other.end
-            and other is not match
-            and (other.end - other.start) > (match.end - match.start)
-            for other in matches
-        ):
-            continue
-        kept.append(match)
+        contained = (
+            cover is not None
+            and cover[1] >= match.end
+            and (cover[0], cover[1]) != (match.start, match.end)
+        )
+        if not contained:
+            kept.append(match)
+        if cover is None or match.end > cover[1]:
+            cover = (match.start, match.end)
     return kept

@@ -8,6 +8,7 @@ highlight exactly what the author wrote. Letters spelled out one by one ("n g u"
 candidate words over the same positions (see `Lattice`).
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -138,32 +139,33 @@ def _make_token(pieces: list[list[tuple[str, int, int]]]) -> Token:
     )
 
 
+_REPEATED_3 = re.compile(r"(.)\1\1+")
+_REPEATED_2 = re.compile(r"(.)\1+")
+
+
 def squeezed_variants(token: Token) -> list[Token]:
     """The token, then with letters repeated for emphasis cut to two and to one ("đmmm" -> "đm")."""
     variants = [token]
-    for keep in (2, 1):
-        text = _squeeze(token.text, keep)
+    if not _REPEATED_2.search(token.text):
+        return variants
+    for text in (_REPEATED_3.sub(r"\1\1", token.text), _REPEATED_2.sub(r"\1", token.text)):
         if all(text != variant.text for variant in variants):
             variants.append(Token(text, fold(text), token.start, token.end, token.obfuscated))
     return variants
 
 
-def _squeeze(word: str, keep: int) -> str:
-    out: list[str] = []
-    for char in word:
-        if len(out) >= keep and all(previous == char for previous in out[-keep:]):
-            continue
-        out.append(char)
-    return "".join(out)
-
-
 @dataclass(frozen=True)
 class Edge:
-    """A candidate word spanning token positions [first, last)."""
+    """A candidate word spanning token positions [first, last), with its squeezed variants."""
 
     first: int
     last: int
     token: Token
+    variants: tuple[Token, ...]
+
+
+def _edge(first: int, last: int, token: Token) -> Edge:
+    return Edge(first, last, token, tuple(squeezed_variants(token)))
 
 
 class Lattice:
@@ -177,12 +179,12 @@ class Lattice:
         self.text = text
         self.tokens = tokenize(text)
         self._edges: list[list[Edge]] = [
-            [Edge(position, position + 1, token)] for position, token in enumerate(self.tokens)
+            [_edge(position, position + 1, token)] for position, token in enumerate(self.tokens)
         ]
         for first, last in self._spelled_runs():
             for start in range(first, last - 1):
                 for end in range(start + 2, min(last, start + MAX_SPELLED_RUN) + 1):
-                    self._edges[start].append(Edge(start, end, self._joined(start, end)))
+                    self._edges[start].append(_edge(start, end, self._joined(start, end)))
 
     def edges_from(self, position: int) -> list[Edge]:
         return self._edges[position] if position < len(self._edges) else []

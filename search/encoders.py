@@ -60,8 +60,8 @@ class SentenceTransformerEncoder:
         choice = resolve_model(setting, models_dir)
         return cls(
             choice.name_or_path,
-            query_prompt=choice.query_prompt,
-            passage_prompt=choice.passage_prompt,
+            query_prompt=choice.query_prompt or "",
+            passage_prompt=choice.passage_prompt or "",
             torch_threads=torch_threads,
             label=choice.label,
         )

@@ -30,7 +30,8 @@ RESTORER_FILE = "restorer.json.gz"
 ANSWERED_BONUS = 0.06
 ACCEPTED_BONUS = 0.04
 SIMILAR_TEXT_WORDS = 40  # a draft's first words are enough to find its neighbours
-SYNC_BATCH = 2000  # documents per commit during sync
+SYNC_BATCH = 10_000  # documents per keyword commit during sync: fewer segment merges
+EMBED_CHUNK = 256  # passages per encoder call; each chunk's vectors are stored at once
 
 
 @dataclass(frozen=True)
@@ -144,11 +145,10 @@ class SearchEngine:
                 report.notes.append(f"re-embedded {len(stale_vectors)} documents' stale vectors")
             for start in range(0, len(changed), SYNC_BATCH):
                 batch = changed[start : start + SYNC_BATCH]
-                report.embedded_passages += self._write(batch, [])
-            for start in range(0, len(stale_vectors), SYNC_BATCH):
-                report.embedded_passages += self._embed(stale_vectors[start : start + SYNC_BATCH])
+                report.embedded_passages += self._write(batch, [], indexed)
+            report.embedded_passages += self._embed(stale_vectors)
             if removed:
-                self._write([], removed)
+                self._write([], removed, indexed)
             if orphans:
                 self.vectors.remove(orphans)
             fingerprint = _fingerprint(doc.text_hash for doc in wanted.values())
@@ -169,16 +169,26 @@ class SearchEngine:
             self.restorer = _build_restorer(self.keyword.all_documents())
             self._save_restorer()
 
-    def _write(self, docs: list[SearchDocument], removals: list[str]) -> int:
-        """Embed, then commit the keyword index, then log the vectors; returns passages embedded.
+    def _write(
+        self,
+        docs: list[SearchDocument],
+        removals: list[str],
+        indexed: dict[str, str] | None = None,
+    ) -> int:
+        """Embed (vectors stored as they come), then commit the keyword index; returns the
+        number of passages embedded. `indexed` (id -> hash of what the keyword index holds)
+        saves looking up which documents are new.
 
-        A crash between the steps leaves hashes that disagree, which sync() repairs.
+        A crash between the steps leaves hashes that disagree, which sync() repairs; vectors
+        already stored are kept, since they are keyed by the hash of their text.
         """
         self._has_written = True
-        previous = self.keyword.documents_by_id([doc.doc_id for doc in docs] + removals)
-        entries = self._embeddings(docs)
-        self.keyword.write(delete=[doc.doc_id for doc in docs] + removals, add=docs)
-        self.vectors.add(entries)
+        touched = [doc.doc_id for doc in docs] + removals
+        if indexed is not None:
+            touched = [doc_id for doc_id in touched if doc_id in indexed]
+        previous = self.keyword.documents_by_id(touched)
+        embedded = self._embed(docs)
+        self.keyword.write(delete=list(previous), add=docs)
         if removals:
             self.vectors.remove(removals)
         for old in previous.values():
@@ -189,27 +199,35 @@ class SearchEngine:
             self.restorer.source_fingerprint += _hash_number(doc.text_hash)
         self.restorer.source_fingerprint %= 1 << 64
         self._restorer_unsaved += len(docs) + len(removals)
-        return sum(len(entry.vectors) for entry in entries)
+        return embedded
 
     def _embed(self, docs: list[SearchDocument]) -> int:
-        entries = self._embeddings(docs)
-        self.vectors.add(entries)
-        return sum(len(entry.vectors) for entry in entries)
-
-    def _embeddings(self, docs: list[SearchDocument]) -> list[VectorEntry]:
-        """Vectors for the documents whose text changed since they were last embedded."""
+        """Embed the documents whose text changed since they were last embedded, a chunk at
+        a time, storing each chunk's vectors at once; returns the number of passages."""
         pending = [doc for doc in docs if self.vectors.text_hash(doc.doc_id) != doc.text_hash]
-        passages = [doc.passages() for doc in pending]
-        flat = [text for texts in passages for text in texts]
-        if not flat:
-            return []
-        vectors = self.encoder.encode_passages(flat)
+        embedded = 0
+        chunk: list[tuple[SearchDocument, list[str]]] = []
+        size = 0
+        for doc in pending:
+            passages = doc.passages()
+            chunk.append((doc, passages))
+            size += len(passages)
+            if size >= EMBED_CHUNK:
+                embedded += self._embed_chunk(chunk)
+                chunk, size = [], 0
+        if chunk:
+            embedded += self._embed_chunk(chunk)
+        return embedded
+
+    def _embed_chunk(self, chunk: list[tuple[SearchDocument, list[str]]]) -> int:
+        vectors = self.encoder.encode_passages([text for _doc, texts in chunk for text in texts])
         entries, start = [], 0
-        for doc, texts in zip(pending, passages, strict=True):
+        for doc, texts in chunk:
             rows = vectors[start : start + len(texts)]
             entries.append(VectorEntry(doc.doc_id, doc.text_hash, rows))
             start += len(texts)
-        return entries
+        self.vectors.add(entries)
+        return start
 
     # Restorer persistence ------------------------------------------------------------------
 
@@ -340,13 +358,15 @@ class SearchEngine:
         semantic = self._semantic(understood, filters, pool)
         if mode == "semantic":
             return semantic, {}
-        matches, _total = self.keyword.search(understood.terms, filters, limit=pool)
+        matches, _total = self.keyword.search(
+            understood.terms, filters, limit=pool, with_documents=False
+        )
         keyword_weight, semantic_weight = understood.fusion_weights()
         fused = reciprocal_rank_fusion(
             [([m.doc_id for m in matches], keyword_weight),
              ([doc_id for doc_id, _score in semantic], semantic_weight)]
         )
-        return fused, {m.doc_id: m.document for m in matches}
+        return fused, {}
 
     def _semantic(self, understood: UnderstoodQuery, filters: Filters, k: int):
         vector = self.encoder.encode_queries([understood.semantic_text])[0]

@@ -7,6 +7,7 @@ also gives the exact number of matches for free. Queries are lists of terms, nev
 text, so user input cannot inject query syntax.
 """
 
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -28,7 +29,7 @@ TEXT_FIELDS = ("title", "title_f", "body", "body_f", "tag_words")
 # Field weights: a word in the title counts most, then a tag, then the body.
 FIELD_BOOSTS = {"title": 3.0, "tag_words": 2.0, "body": 1.0}
 # A bigram match means the compound itself matched ("dịch vụ"), not two stray syllables.
-BIGRAM_BOOST = 1.5
+BIGRAM_BOOST = 3.0
 # When diacritics were typed, a folded-only match counts this much of an exact match.
 FOLDED_SHARE = 0.4
 BM25_K1 = 1.2
@@ -37,7 +38,7 @@ MAX_QUERY_WORDS = 32  # words beyond this are ignored (a match mask has 32 bits)
 
 
 class VietnameseAnalyzer(Tokenizer):
-    """Whoosh analyzer yielding syllables then in-phrase bigrams, exact or folded."""
+    """Whoosh analyzer: exact syllables, or folded syllables and bigrams (index_terms)."""
 
     def __init__(self, folded: bool = False):
         self.folded = folded
@@ -196,10 +197,11 @@ class QueryTerms:
             add("title_f", word, FIELD_BOOSTS["title"] * folded_share, word_index[word])
             add("body_f", word, FIELD_BOOSTS["body"] * folded_share, word_index[word])
             add("tag_words", word, FIELD_BOOSTS["tag_words"], word_index[word])
+        # Bigrams are indexed folded only; the exact syllables already reward diacritics.
         for phrase in self.folded_phrases:
             for pair in bigrams(list(phrase)):
-                add("title_f", pair, FIELD_BOOSTS["title"] * folded_share * BIGRAM_BOOST, -1)
-                add("body_f", pair, FIELD_BOOSTS["body"] * folded_share * BIGRAM_BOOST, -1)
+                add("title_f", pair, FIELD_BOOSTS["title"] * BIGRAM_BOOST, -1)
+                add("body_f", pair, FIELD_BOOSTS["body"] * BIGRAM_BOOST, -1)
         if self.exact_phrases is not None:
             weight = self.exact_weight
             for phrase in self.exact_phrases:
@@ -207,9 +209,6 @@ class QueryTerms:
                     word = word_index.get(fold(token), -1)
                     add("title", token, FIELD_BOOSTS["title"] * weight, word)
                     add("body", token, FIELD_BOOSTS["body"] * weight, word)
-                for pair in bigrams(list(phrase)):
-                    add("title", pair, FIELD_BOOSTS["title"] * weight * BIGRAM_BOOST, -1)
-                    add("body", pair, FIELD_BOOSTS["body"] * weight * BIGRAM_BOOST, -1)
         return list(leaves.values())
 
 
@@ -229,7 +228,7 @@ def _unique(items: Iterable[str]) -> list[str]:
 class KeywordMatch:
     doc_id: str
     score: float
-    document: SearchDocument
+    document: SearchDocument | None  # None when asked for ids only
 
 
 class _PostingCache:
@@ -264,34 +263,42 @@ class _PostingCache:
 def _posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
     """All (docnum, weight) postings of a term matcher, deletions ignored.
 
-    Whoosh's W3 postings are pickled blocks of delta-encoded ids; decoding a whole block with
-    numpy is ~50x faster than stepping the matcher. Other matchers are stepped.
+    Whoosh's W3 postings are pickled blocks of delta-encoded ids; decoding them all at once
+    with numpy is ~50x faster than stepping the matcher. Other matchers are stepped.
     """
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
-    if isinstance(matcher, W3LeafMatcher):
-        id_blocks, weight_blocks = [], []
-        while True:
-            matcher._read_data()
-            deltas, weights, _values = matcher._data
-            count = matcher._blocklength
-            id_blocks.append(np.cumsum(np.asarray(deltas, dtype=np.int64)).astype(np.int32))
-            if weights is None:
-                weight_blocks.append(np.ones(count, np.float32))
-            elif isinstance(weights, float):
-                weight_blocks.append(np.full(count, weights, np.float32))
-            else:
-                weight_blocks.append(np.asarray(weights, dtype=np.float32))
-            if matcher._lastblock:
-                break
-            matcher._goto(matcher._nextoffset)
-        return np.concatenate(id_blocks), np.concatenate(weight_blocks)
-    ids, weights = [], []
-    while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return np.asarray(ids, np.int32), np.asarray(weights, np.float32)
+    if not isinstance(matcher, W3LeafMatcher):
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        return np.asarray(ids, np.int32), np.asarray(weights, np.float32)
+    id_blocks, weight_blocks, lengths = [], [], []
+    while True:
+        matcher._read_data()
+        deltas, weights, _values = matcher._data
+        count = matcher._blocklength
+        id_blocks.append(deltas)
+        lengths.append(count)
+        if weights is None:
+            weight_blocks.append(itertools.repeat(1.0, count))
+        elif isinstance(weights, float):
+            weight_blocks.append(itertools.repeat(weights, count))
+        else:
+            weight_blocks.append(weights)
+        if matcher._lastblock:
+            break
+        matcher._goto(matcher._nextoffset)
+    total = sum(lengths)
+    running = np.cumsum(np.fromiter(itertools.chain.from_iterable(id_blocks), np.int64, total))
+    # Each block's deltas restart from zero: subtract the running sum before the block.
+    block_ends = np.cumsum(lengths)
+    base = np.concatenate([[0], running[block_ends[:-1] - 1]])
+    ids = (running - np.repeat(base, lengths)).astype(np.int32)
+    weights = np.fromiter(itertools.chain.from_iterable(weight_blocks), np.float32, total)
+    return ids, weights
 
 
 def _fixed_column_array(column_reader, dtype: str, count: int, default) -> np.ndarray:
@@ -428,11 +435,13 @@ class KeywordIndex:
         offset: int = 0,
         newest_first: bool = False,
         require_all: bool = False,
+        with_documents: bool = True,
     ) -> tuple[list[KeywordMatch], int]:
         """The page [offset, offset+limit) of matches, and how many documents match.
 
         By relevance, a document matches if it contains any word; with require_all (always
-        when sorting by date) it must contain every word, exactly or folded.
+        when sorting by date) it must contain every word, exactly or folded. Without
+        documents, matches carry only ids and scores (no stored fields read: faster).
         """
         if terms.is_empty():
             return [], 0
@@ -443,13 +452,13 @@ class KeywordIndex:
             ranked, total = self._rank(snapshot, leaves, word_count, filters, offset + limit,
                                        newest_first, require_all or newest_first)
             page = ranked[offset : offset + limit]
+            matches = []
             with snapshot.lock:
-                matches = []
-                for docnum, score in page:
-                    stored = snapshot.searcher.stored_fields(docnum)
-                    matches.append(
-                        KeywordMatch(stored["doc_id"], score, stored_to_document(stored))
-                    )
+                for docnum, score, doc_id in page:
+                    document = None
+                    if with_documents:
+                        document = stored_to_document(snapshot.searcher.stored_fields(docnum))
+                    matches.append(KeywordMatch(doc_id, score, document))
             return matches, total
         finally:
             self._release(snapshot)
@@ -466,9 +475,9 @@ class KeywordIndex:
             }
         for (_segment, field, term), (ids, _tfs) in postings.items():
             df[field, term] = df.get((field, term), 0) + len(ids)
-        candidates: list[tuple[float, int, float]] = []  # (sort key, docnum, score)
+        candidates: list[tuple[float, int, float, int, int]] = []  # key, docnum, score, seg, local
         total = 0
-        for segment_id, reader, offset, arrays, alive in snapshot.segments:
+        for position, (segment_id, reader, offset, arrays, alive) in enumerate(snapshot.segments):
             scores = np.zeros(arrays.count, np.float32)
             words = np.zeros(arrays.count, np.uint32)
             for leaf in leaves:
@@ -498,10 +507,49 @@ class KeywordIndex:
             else:
                 top = np.arange(len(matched))
             candidates.extend(
-                (float(keys[i]), int(matched[i]) + offset, float(final[i])) for i in top
+                (float(keys[i]), int(matched[i]) + offset, float(final[i]), position,
+                 int(matched[i]))
+                for i in top
             )
         candidates.sort(key=lambda item: (-item[0], item[1]))
-        return [(docnum, score) for _key, docnum, score in candidates[:wanted]], total
+        ranked = []
+        with snapshot.lock:
+            for _key, docnum, score, position, local in candidates[:wanted]:
+                _segment_id, reader, _offset, arrays, _alive = snapshot.segments[position]
+                ranked.append((docnum, score, arrays.doc_ids(reader)[local]))
+        return ranked, total
+
+    def warm(self, *, budget_mb: int = 64, min_share: float = 0.005) -> int:
+        """Decode the postings of frequent terms ahead of queries; returns how many.
+
+        A term in many documents is both likely in queries and slow to decode the first
+        time (~10 ms per 60k postings). Rare terms decode in well under a millisecond.
+        """
+        snapshot = self._acquire()
+        warmed = 0
+        try:
+            budget = budget_mb << 20
+            for segment_id, reader, _offset, arrays, _alive in snapshot.segments:
+                threshold = max(2, int(arrays.count * min_share))
+                with snapshot.lock:
+                    arrays.doc_ids(reader)
+                    frequent = [
+                        (info.doc_frequency(), field, text)
+                        for field in TEXT_FIELDS
+                        for text, info in reader.iter_field(field)
+                        if info.doc_frequency() >= threshold
+                    ]
+                frequent.sort(reverse=True)
+                for postings, field, text in frequent:
+                    if budget < postings * 8:
+                        break
+                    budget -= postings * 8
+                    with snapshot.lock:
+                        self._cached_postings(segment_id, reader, field, text.decode())
+                    warmed += 1
+            return warmed
+        finally:
+            self._release(snapshot)
 
     def _term_postings(self, segment_id, reader, leaf) -> tuple[np.ndarray, np.ndarray]:
         return self._cached_postings(segment_id, reader, leaf.field, leaf.term)

@@ -5,6 +5,7 @@ syllables ("trí tuệ", "đăng ký"), so adjacent syllable pairs (bigrams) sta
 Users often type without diacritics ("dang ky"), so every text is also indexed folded.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -92,11 +93,20 @@ def bigrams(phrase: list[str]) -> list[str]:
     return [a + BIGRAM_JOINER + b for a, b in zip(phrase, phrase[1:], strict=False)]
 
 
+@functools.lru_cache(maxsize=16)
+def _cached_phrases(text: str) -> tuple[tuple[str, ...], ...]:
+    # Each text is analyzed for two fields (exact and folded): tokenize it once.
+    return tuple(tuple(phrase) for phrase in phrases(text))
+
+
 def index_terms(text: str, *, folded: bool) -> list[str]:
-    """Syllables followed by in-phrase bigrams: what one text field indexes."""
-    groups = phrases(text)
-    if folded:
-        groups = [[fold(token) for token in phrase] for phrase in groups]
+    """What one text field indexes: syllables, and for the folded field also the in-phrase
+    bigrams, which make compounds rank as units. The exact field needs no bigrams: its
+    syllables already tell "đăng ký" from "đang kỳ", and postings are what indexing costs."""
+    groups = _cached_phrases(text)
+    if not folded:
+        return [token for phrase in groups for token in phrase]
+    groups = [[fold(token) for token in phrase] for phrase in groups]
     unigrams = [token for phrase in groups for token in phrase]
     pairs = [pair for phrase in groups for pair in bigrams(phrase)]
     return unigrams + pairs

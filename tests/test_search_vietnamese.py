@@ -55,9 +55,13 @@ def test_phrases_split_at_punctuation_and_expand_teencode():
 
 def test_bigrams_join_adjacent_syllables_within_a_phrase_only():
     assert bigrams(["dịch", "vụ", "công"]) == ["dịch_vụ", "vụ_công"]
-    terms = index_terms("Trí tuệ. Nhân tạo", folded=False)
-    assert "trí_tuệ" in terms and "nhân_tạo" in terms
-    assert "tuệ_nhân" not in terms
+    terms = index_terms("Trí tuệ. Nhân tạo", folded=True)
+    assert "tri_tue" in terms and "nhan_tao" in terms
+    assert "tue_nhan" not in terms
+
+
+def test_exact_field_indexes_syllables_only():
+    assert index_terms("Đăng ký dịch vụ", folded=False) == ["đăng", "ký", "dịch", "vụ"]
 
 
 def test_folded_field_indexes_folded_syllables_and_bigrams():
