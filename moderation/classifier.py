@@ -314,6 +314,8 @@ class ToxicityClassifierCheck:
         self.reject_threshold = reject_threshold
 
     def run(self, post: Post, context: PostContext) -> list[Reason]:
+        if not any(char.isalpha() for char in post.full_text):
+            return []  # "+1", "👍", "": no words to judge, and a guess would hold them
         classifier = self.classifier()
         score = classifier.score(post.full_text)
         review_at = self.review_threshold

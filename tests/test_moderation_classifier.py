@@ -154,6 +154,12 @@ def test_the_check_holds_posts_at_the_trained_threshold(trained):
     assert check.run(Post("Cho mình hỏi cách dùng ChatGPT ạ"), PostContext()) == []
 
 
+@pytest.mark.parametrize("text", ["", "   ", "+1", "👍👍", "100%"])
+def test_posts_without_words_are_not_judged(trained, text):
+    _, path = trained
+    assert check_with(path, review_threshold=0.0).run(Post(text), PostContext()) == []
+
+
 def test_thresholds_from_config_override_the_trained_ones(trained):
     _, path = trained
     ordinary = Post("Cho mình hỏi cách dùng ChatGPT ạ")
