@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .abuse import AbuseLexiconCheck
@@ -39,9 +39,7 @@ class ModerationConfig:
     spam_lexicon_path: Path = SEED / "lexicon_spam.tsv"
     shorteners_path: Path = SEED / "lexicon_shorteners.txt"
     trusted_domains_path: Path = SEED / "allowlist_domains.txt"
-    classifier_path: Path = field(
-        default_factory=lambda: ROOT / "instance" / "moderation" / "toxicity.joblib"
-    )
+    classifier_path: Path = ROOT / "instance" / "moderation" / "toxicity.joblib"
     training_data_path: Path = SEED / "labelled.csv"
     hard_negatives_path: Path | None = SEED / "allowlist_training.txt"
     review_threshold: float | None = None
