@@ -12,7 +12,18 @@ from forum import cli, indexing, jobs, permissions, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
-from forum.views import api, auth, errors, main, notifications, questions, search, tags, users
+from forum.views import (
+    api,
+    auth,
+    errors,
+    main,
+    notifications,
+    questions,
+    review,
+    search,
+    tags,
+    users,
+)
 
 
 def create_app(overrides=None):
@@ -124,7 +135,7 @@ def _init_services(app):
 
 
 def _register_blueprints(app):
-    for module in (main, auth, questions, search, tags, users, notifications, api, errors):
+    for module in (main, auth, questions, search, tags, users, notifications, review, api, errors):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
 

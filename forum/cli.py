@@ -10,8 +10,9 @@ from forum import indexing
 from forum.importer import import_lines
 from forum.models import ROLES
 from forum.seeding import seed
-from forum.services import accounts
+from forum.services import accounts, review, screening
 from forum.services.errors import ValidationError
+from moderation import read_labelled_csv, train_classifier, training_rows
 from search import model_prep
 
 users_cli = AppGroup("users", help="Manage members.")
@@ -111,10 +112,38 @@ def prepare_models():
     try:
         model_prep.prepare_e5_small(dest)
     except Exception as error:  # any failure leaves the MiniLM fallback in place
-        click.echo(f"multilingual-e5-small not prepared ({error}); search will use "
-                   f"all-MiniLM-L6-v2 (English-only) instead", err=True)
+        click.echo(
+            f"multilingual-e5-small not prepared ({error}); search will use "
+            f"all-MiniLM-L6-v2 (English-only) instead",
+            err=True,
+        )
         return
     click.echo(f"multilingual-e5-small ready in {dest}")
+
+
+moderation_cli = AppGroup("moderation", help="Automatic moderation.")
+
+
+@moderation_cli.command("train")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A labelled CSV (text,label) to train on instead of the shipped set.",
+)
+def train_moderation(data):
+    """Retrain the toxicity classifier: shipped set plus moderators' decisions, or --data."""
+    config = screening.moderation_config(current_app.config)
+    rows = read_labelled_csv(data) if data else training_rows(config) + review.decided_rows()
+    try:
+        report = train_classifier(rows, config.classifier_path)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    screening.forget_moderators()
+    click.echo(
+        f"trained on {report.rows} examples {report.label_counts}: review threshold "
+        f"{report.review_threshold:.3f}, cross-validated recall {report.cv_recall:.2f}, "
+        f"false-positive rate {report.cv_false_positive_rate:.3f} -> {report.model_path}"
+    )
 
 
 def init_app(app):
@@ -123,3 +152,4 @@ def init_app(app):
     app.cli.add_command(import_command)
     app.cli.add_command(search_cli)
     app.cli.add_command(models_cli)
+    app.cli.add_command(moderation_cli)

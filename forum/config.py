@@ -72,8 +72,16 @@ class Config:
     SEARCH_TORCH_THREADS = 1
     SEARCH_SYNC_ON_START = True
 
-    # Moderation
+    # Moderation: thresholds live here so they can be tuned against the moderators' dashboard.
     MODERATION_ENABLED = True
+    MODERATION_CLASSIFIER_PATH = None  # default: <instance>/moderation/toxicity.joblib
+    MODERATION_REVIEW_THRESHOLD = None  # None: the threshold chosen when the model was trained
+    MODERATION_REJECT_THRESHOLD = None
+    MODERATION_NEW_ACCOUNT_DAYS = 7
+    MODERATION_BURST_WINDOW_S = 300
+    MODERATION_BURST_COUNT = 6
+    FLAG_HIDE_WEIGHT = 3.0  # flags summing to this hide a post until a moderator looks
+    FLAG_RATE_LIMIT = "10 per hour"
 
     ADMIN_EMAIL = None
 

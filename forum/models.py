@@ -68,6 +68,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspension_reason: Mapped[str | None] = mapped_column(String(300))
 
     def get_id(self):
         return f"{self.id}.{self.session_version}"
@@ -83,6 +85,10 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self):
         return self.role == "admin"
+
+    @property
+    def is_suspended(self):
+        return self.suspended_until is not None and self.suspended_until > utcnow()
 
 
 class ApiToken(db.Model):
@@ -251,3 +257,65 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     post: Mapped[Post | None] = relationship(back_populates="attachments")
+
+
+class ReviewCase(db.Model):
+    """A post waiting for (or decided by) a moderator: held by the checks, flagged, or appealed."""
+
+    __tablename__ = "review_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    source: Mapped[str] = mapped_column(String(10))  # auto | flags | appeal
+    # Higher first in the queue: 3 auto-rejected, 2 held by the checks or appealed, 1 flagged.
+    severity: Mapped[int] = mapped_column(Integer, default=1, index=True)
+    verdict: Mapped[dict] = mapped_column(JSON, default=dict)  # the checks' Verdict.to_dict()
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)  # open | closed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str | None] = mapped_column(String(12))  # approved | rejected | dismissed
+    note: Mapped[str | None] = mapped_column(
+        String(500)
+    )  # the moderator's reason, shown to the author
+    label: Mapped[str | None] = mapped_column(String(12))  # spam, scam, offensive… for retraining
+
+    post: Mapped[Post] = relationship()
+    closed_by: Mapped[User | None] = relationship()
+
+
+class Flag(db.Model):
+    """A member's report of a post; weighted by the flagger's reputation."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("post_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(12))  # spam | rude | off_topic | other
+    note: Mapped[str | None] = mapped_column(String(300))
+    weight: Mapped[float] = mapped_column(db.Float, default=1.0)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | upheld | dismissed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class ModerationEvent(db.Model):
+    """The audit log: every automatic and human moderation action, with before/after."""
+
+    __tablename__ = "moderation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(20), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the checks
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)  # scores, reasons, before/after
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
+    post: Mapped[Post | None] = relationship()

@@ -50,7 +50,7 @@ def can_accept(user, answer):
 
 
 def can_post(user):
-    return is_authenticated(user)
+    return is_authenticated(user) and not user.is_suspended
 
 
 PREDICATES = {

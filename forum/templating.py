@@ -3,7 +3,7 @@
 from flask import url_for
 from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from forum.models import utcnow
 from forum.services import notifications
@@ -34,6 +34,27 @@ def time_ago(dt):
     )
 
 
+def highlight_spans(text, reasons, field):
+    """Text escaped, with <mark> around the spans the checks pointed at in this field."""
+    spans = sorted(
+        {
+            (span["start"], span["end"])
+            for reason in reasons
+            for span in reason.get("spans", [])
+            if span["field"] == field
+        }
+    )
+    out, position = [], 0
+    for start, end in spans:
+        if start < position:
+            continue
+        out.append(escape(text[position:start]))
+        out.append(Markup("<mark>{}</mark>").format(text[start:end]))
+        position = end
+    out.append(escape(text[position:]))
+    return Markup("").join(out)
+
+
 def number(value):
     return format_decimal(value or 0)
 
@@ -45,7 +66,9 @@ def unread_notifications():
 
 
 def init_app(app):
-    app.jinja_env.filters.update(ago=time_ago, fulldate=full_date, number=number)
+    app.jinja_env.filters.update(
+        ago=time_ago, fulldate=full_date, number=number, highlight_spans=highlight_spans
+    )
     app.jinja_env.globals.update(
         thread_url=thread_url, post_url=post_url, unread_notifications=unread_notifications
     )

@@ -43,13 +43,20 @@ class BrowserClient(FlaskClient):
         return super().post(*args, **kwargs)
 
 
+@pytest.fixture(scope="session")
+def classifier_path(tmp_path_factory):
+    """Where the toxicity classifier lives for the whole run: trained once, on first use."""
+    return str(tmp_path_factory.mktemp("moderation") / "toxicity.joblib")
+
+
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, classifier_path):
     app = create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL", "sqlite://"),
+            "MODERATION_CLASSIFIER_PATH": classifier_path,
         }
     )
     app.test_client_class = BrowserClient

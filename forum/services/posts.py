@@ -9,8 +9,9 @@ from forum.extensions import db
 from forum.markup import normalize_text, render_markdown, render_plain, slugify
 from forum.models import Post, Revision, Thread, utcnow
 from forum.permissions import can_accept, can_delete, can_edit, can_post
-from forum.services import notifications, uploads
+from forum.services import notifications, screening, uploads
 from forum.services import tags as tag_service
+from forum.services.audit import log
 from forum.services.errors import PermissionDenied, ValidationError
 from forum.services.reputation import refresh_reputation
 from forum.services.validation import (
@@ -19,11 +20,28 @@ from forum.services.validation import (
     validate_comment,
     validate_question,
 )
+from forum.templating import full_date
 
 
 def _require_poster(user):
+    if getattr(user, "is_suspended", False):
+        raise PermissionDenied(suspension_message(user))
     if not can_post(user):
         raise PermissionDenied(_("Bạn cần đăng nhập để đăng bài."))
+
+
+def suspension_message(user):
+    if user.suspended_until.year >= 9999:
+        return _(
+            "Tài khoản của bạn đang bị tạm khóa cho đến khi điều hành viên mở lại. Lý do: "
+            "%(reason)s",
+            reason=user.suspension_reason or "",
+        )
+    return _(
+        "Tài khoản của bạn đang bị tạm khóa đến %(until)s. Lý do: %(reason)s",
+        until=full_date(user.suspended_until),
+        reason=user.suspension_reason or "",
+    )
 
 
 def _after_commit(thread):
@@ -36,6 +54,7 @@ def ask_question(author, title, body, tags, images=()):
     title, body = normalize_text(title), normalize_text(body)
     tag_pairs = split_tags(tags)
     validate_question(title, body, tag_pairs)
+    verdict = screening.screen(author, body, title=title, is_question=True)
     attachments = uploads.store_images(images, author)
     try:
         now = utcnow()
@@ -53,13 +72,14 @@ def ask_question(author, title, body, tags, images=()):
             author_id=author.id,
             body_md=body,
             body_html=render_markdown(body),
-            status="published",
+            status=screening.status_for(verdict),
             created_at=now,
             attachments=attachments,
         )
         db.session.add_all([thread, question])
         db.session.flush()
         _add_revision(question, author, title=title, tags=_tag_text(thread))
+        screening.record(question, verdict)
         tag_service.refresh_counts(thread.tags)
         db.session.commit()
     except Exception:
@@ -76,6 +96,7 @@ def post_answer(author, thread, body, images=()):
         raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
     body = normalize_text(body)
     validate_answer(body)
+    verdict = screening.screen(author, body)
     attachments = uploads.store_images(images, author)
     try:
         now = utcnow()
@@ -85,16 +106,20 @@ def post_answer(author, thread, body, images=()):
             author_id=author.id,
             body_md=body,
             body_html=render_markdown(body),
-            status="published",
+            status=screening.status_for(verdict),
             created_at=now,
             attachments=attachments,
         )
         db.session.add(answer)
         db.session.flush()
         _add_revision(answer, author)
-        thread.last_activity_at = now
+        screening.record(answer, verdict)
+        if answer.is_published:
+            thread.last_activity_at = now
+            notifications.notify(
+                thread.author_id, "answer", actor=author, thread=thread, post=answer
+            )
         refresh_thread_counts(thread)
-        notifications.notify(thread.author_id, "answer", actor=author, thread=thread, post=answer)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -110,6 +135,7 @@ def post_comment(author, parent, body):
         raise PermissionDenied(_("Không thể bình luận vào bài này."))
     body = normalize_text(body)
     validate_comment(body)
+    verdict = screening.screen(author, body)
     now = utcnow()
     comment = Post(
         thread_id=parent.thread_id,
@@ -118,16 +144,18 @@ def post_comment(author, parent, body):
         author_id=author.id,
         body_md=body,
         body_html=render_plain(body),
-        status="published",
+        status=screening.status_for(verdict),
         created_at=now,
     )
     db.session.add(comment)
     db.session.flush()
     _add_revision(comment, author)
-    parent.thread.last_activity_at = now
-    notifications.notify(
-        parent.author_id, "comment", actor=author, thread=parent.thread, post=comment
-    )
+    screening.record(comment, verdict)
+    if comment.is_published:
+        parent.thread.last_activity_at = now
+        notifications.notify(
+            parent.author_id, "comment", actor=author, thread=parent.thread, post=comment
+        )
     db.session.commit()
     return comment
 
@@ -136,6 +164,8 @@ def edit_post(editor, post, body, title=None, tags=None, images=()):
     """Change a post; every edit is kept as a revision. Title and tags belong to questions."""
     if not can_edit(editor, post):
         raise PermissionDenied(_("Bạn không có quyền sửa bài này."))
+    if editor.id == post.author_id:
+        _require_poster(editor)
     body = normalize_text(body)
     thread = post.thread
     if post.post_type == "question":
@@ -148,6 +178,19 @@ def edit_post(editor, post, body, title=None, tags=None, images=()):
         validate_answer(body)
     else:
         validate_comment(body)
+    # A moderator's edit is trusted; an author's edit goes through the checks like a new post.
+    by_moderator = editor.id != post.author_id
+    verdict = (
+        None
+        if by_moderator
+        else screening.screen(
+            editor,
+            body,
+            title=title if post.post_type == "question" else None,
+            is_question=post.post_type == "question",
+            exclude_thread_id=thread.id,
+        )
+    )
     attachments = uploads.store_images(images, editor) if post.post_type != "comment" else []
     if len(post.attachments) + len(attachments) > _max_images():
         uploads.discard(attachments)
@@ -168,14 +211,21 @@ def edit_post(editor, post, body, title=None, tags=None, images=()):
         )
         post.updated_at = utcnow()
         post.attachments.extend(attachments)
+        before_status = post.status
+        if by_moderator:
+            log("edit", actor=editor, post=post, before=_previous_body(post), after=body)
+        else:
+            post.status = _status_after_edit(post, verdict)
+            screening.record(post, verdict, edit=True)
         _add_revision(
             post,
             editor,
             title=thread.title if post.post_type == "question" else None,
             tags=_tag_text(thread) if post.post_type == "question" else None,
         )
-        if changed_tags:
-            tag_service.refresh_counts(set(changed_tags))
+        if changed_tags or post.status != before_status:
+            tag_service.refresh_counts(set(changed_tags) | set(thread.tags))
+            refresh_thread_counts(thread)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -192,6 +242,8 @@ def delete_post(actor, post):
     thread = post.thread
     post.deleted_at = utcnow()
     post.deleted_by_id = actor.id
+    if actor.id != post.author_id:
+        log("delete", actor=actor, post=post, before=post.status)
     if thread.accepted_answer_id == post.id:
         thread.accepted_answer_id = None
     refresh_thread_counts(thread)
@@ -238,6 +290,24 @@ def refresh_thread_counts(thread):
             Post.deleted_at.is_(None),
         )
     )
+
+
+def _status_after_edit(post, verdict):
+    """Held edits wait for a moderator; a clean edit releases a post only the checks held."""
+    if post.status == "rejected" or verdict is None:
+        return post.status
+    if verdict.action != "allow":
+        return screening.STATUS_FOR_ACTION[verdict.action]
+    if post.status == "pending" and not screening.held_by_others(post):
+        return "published"
+    return post.status
+
+
+def _previous_body(post):
+    previous = db.session.scalar(
+        select(Revision.body_md).where(Revision.post_id == post.id).order_by(Revision.number.desc())
+    )
+    return previous
 
 
 def _add_revision(post, author, title=None, tags=None):

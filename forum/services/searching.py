@@ -48,8 +48,9 @@ def parse(args, *, default_limit=10):
     date_from, date_to = _date(args, "from", errors), _date(args, "to", errors)
     if errors:
         raise ValidationError(field_errors=errors)
-    return SearchRequest(q, mode, args.get("tag") or None, answered, sort, date_from, date_to,
-                         limit, offset)
+    return SearchRequest(
+        q, mode, args.get("tag") or None, answered, sort, date_from, date_to, limit, offset
+    )
 
 
 def run(request):
@@ -70,7 +71,7 @@ def run(request):
 
 
 def similar_questions(text, limit=5, exclude=()):
-    text = " ".join((text or "").split())[:MAX_QUERY * 3]
+    text = " ".join((text or "").split())[: MAX_QUERY * 3]
     if len(text) < 8:
         return []
     return search_engine().similar_questions(text, limit=limit, exclude_question_ids=exclude)
@@ -78,8 +79,13 @@ def similar_questions(text, limit=5, exclude=()):
 
 def hit_url(hit, external=False):
     anchor = f"post-{hit.answer_id}" if hit.answer_id else None
-    return url_for("questions.thread", thread_id=hit.question_id, slug=slugify(hit.title),
-                   _anchor=anchor, _external=external)
+    return url_for(
+        "questions.thread",
+        thread_id=hit.question_id,
+        slug=slugify(hit.title),
+        _anchor=anchor,
+        _external=external,
+    )
 
 
 def _int(args, name, default, low, high, errors):

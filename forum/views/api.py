@@ -6,8 +6,9 @@ from flask import Blueprint, abort, current_app, g, request, url_for
 from flask_babel import gettext as _
 
 from forum.extensions import limiter
-from forum.services import accounts, browse, posts, searching, tags
-from forum.services.errors import ServiceError, ValidationError
+from forum.permissions import is_moderator
+from forum.services import accounts, browse, posts, screening, searching, tags
+from forum.services.errors import PermissionDenied, ServiceError, ValidationError
 from forum.templating import thread_url
 from forum.views.helpers import get_thread, page_arg
 
@@ -91,12 +92,18 @@ def post_json(post):
 
 
 def created(thread, post):
+    """201 with the new post's id, URL, moderation status and, when held, the reasons."""
+    verdict = screening.latest_verdict(post) or {"reasons": []}
     return {
         "id": post.id if post.post_type == "answer" else thread.id,
         "url": url_for("questions.permalink", post_id=post.id, _external=True)
         if post.post_type == "answer"
         else thread_url(thread, _external=True),
         "status": post.status,
+        "reasons": [
+            {key: reason[key] for key in ("code", "message_vi", "message_en", "score", "action")}
+            for reason in verdict["reasons"]
+        ],
     }, 201
 
 
@@ -196,6 +203,17 @@ def similar_questions():
             for hit in hits
         ]
     }
+
+
+@bp.post("/moderation/check")
+@token_required
+def moderation_check():
+    """The checks' Verdict on a text, with no side effects: for tools and audits."""
+    if not is_moderator(g.api_user):
+        raise PermissionDenied(_("Chỉ điều hành viên mới dùng được API này."))
+    data = json_body("text")
+    title = data.get("title") if isinstance(data.get("title"), str) else None
+    return screening.moderator().check(data["text"], title=title).to_dict()
 
 
 @bp.get("/tags")

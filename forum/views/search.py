@@ -14,8 +14,19 @@ def page():
     try:
         query = searching.parse(request.args, default_limit=PER_PAGE)
     except ValidationError as error:
-        return render_template("search.html", query=None, results=None, errors=error.field_errors,
-                               tags=tags.popular_tags(40)), 422
+        return render_template(
+            "search.html",
+            query=None,
+            results=None,
+            errors=error.field_errors,
+            tags=tags.popular_tags(40),
+        ), 422
     results = searching.run(query) if query.q else None
-    return render_template("search.html", query=query, results=results, errors={},
-                           tags=tags.popular_tags(40), hit_url=searching.hit_url)
+    return render_template(
+        "search.html",
+        query=query,
+        results=results,
+        errors={},
+        tags=tags.popular_tags(40),
+        hit_url=searching.hit_url,
+    )

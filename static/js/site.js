@@ -65,3 +65,30 @@
     });
   });
 })();
+
+// Review queue from the keyboard: j/k move between cases, a approves, r opens reject, d dismisses.
+(function () {
+  "use strict";
+  var cases = Array.prototype.slice.call(document.querySelectorAll("li.case"));
+  if (!cases.length) return;
+  var current = 0;
+  function focus(i) {
+    current = Math.max(0, Math.min(cases.length - 1, i));
+    cases[current].focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    var tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var item = cases[current];
+    var key = event.key;
+    if (key === "j") { focus(current + 1); }
+    else if (key === "k") { focus(current - 1); }
+    else if (key === "a" || key === "d") {
+      var button = item.querySelector('[data-key="' + key + '"]');
+      if (button) button.click();
+    } else if (key === "r") {
+      var box = item.querySelector("details.reject-box");
+      if (box) { box.open = true; var note = box.querySelector('input[name="note"]'); if (note) note.focus(); event.preventDefault(); }
+    } else { return; }
+  });
+})();

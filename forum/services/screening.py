@@ -1,0 +1,164 @@
+"""Automatic moderation: every new or edited post goes through the checks before it is stored.
+
+allow -> published; review -> stored as pending, held for a moderator; reject (very high
+confidence only) -> stored as rejected, shown to its author with the reason, appealable once.
+Nothing a member wrote is lost, and every automatic decision is written to the audit log.
+"""
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.models import ModerationEvent, Post, ReviewCase, utcnow
+from forum.services.audit import log
+from forum.services.searching import similar_questions
+from moderation import ModerationConfig, Moderator, PostContext, RecentPost, SimilarQuestion
+
+STATUS_FOR_ACTION = {"allow": "published", "review": "pending", "reject": "rejected"}
+SEVERITY = {"reject": 3, "review": 2}
+RECENT_WINDOW = timedelta(hours=24)
+
+_moderators = {}
+_lock = threading.Lock()
+
+
+def moderation_config(config):
+    return ModerationConfig(
+        classifier_path=Path(
+            config.get("MODERATION_CLASSIFIER_PATH")
+            or Path(config["MODERATION_PATH"]) / "toxicity.joblib"
+        ),
+        review_threshold=config.get("MODERATION_REVIEW_THRESHOLD"),
+        reject_threshold=config.get("MODERATION_REJECT_THRESHOLD"),
+        new_account_days=config["MODERATION_NEW_ACCOUNT_DAYS"],
+        burst_window_s=config["MODERATION_BURST_WINDOW_S"],
+        burst_count=config["MODERATION_BURST_COUNT"],
+    )
+
+
+def moderator():
+    """One Moderator per configuration, shared by every app in the process (models load once)."""
+    config = moderation_config(current_app.config)
+    key = repr(config)
+    with _lock:
+        if key not in _moderators:
+            _moderators[key] = Moderator(config)
+        return _moderators[key]
+
+
+def forget_moderators():
+    """Drop loaded models, so the next check loads a retrained classifier."""
+    with _lock:
+        _moderators.clear()
+
+
+def screen(author, body, title=None, is_question=False, exclude_thread_id=None):
+    """The checks' Verdict on a post about to be stored; allow everything when switched off."""
+    if not current_app.config["MODERATION_ENABLED"]:
+        return None
+    context = PostContext(
+        author_age_days=(utcnow() - author.created_at).total_seconds() / 86400,
+        author_reputation=author.reputation,
+        recent_posts=_recent_posts(author),
+        now=utcnow(),
+        is_question=is_question,
+        similar_questions=_similar(title, body, exclude_thread_id) if is_question else (),
+    )
+    return moderator().check(body, title=title, context=context)
+
+
+def status_for(verdict):
+    return "published" if verdict is None else STATUS_FOR_ACTION[verdict.action]
+
+
+def record(post, verdict, *, edit=False):
+    """Log the automatic decision and, when the post is held, put it in the review queue."""
+    if verdict is None:
+        return
+    log(
+        f"auto_{verdict.action}",
+        post=post,
+        reason="edit" if edit else "new",
+        reasons=verdict.to_dict()["reasons"],
+    )
+    open_case = db.session.scalar(
+        select(ReviewCase).where(
+            ReviewCase.post_id == post.id, ReviewCase.status == "open", ReviewCase.source == "auto"
+        )
+    )
+    if verdict.action == "allow":
+        if open_case is not None:  # an edit cleared what held the post
+            open_case.status, open_case.outcome, open_case.closed_at = "closed", "cleared", utcnow()
+        return
+    if open_case is None:
+        open_case = ReviewCase(post_id=post.id, source="auto", created_at=utcnow())
+        db.session.add(open_case)
+    open_case.severity = SEVERITY[verdict.action]
+    open_case.verdict = verdict.to_dict()
+
+
+def held_by_others(post):
+    """True when flags or an appeal, not only the checks, keep the post waiting."""
+    return bool(
+        db.session.scalar(
+            select(ReviewCase.id)
+            .where(
+                ReviewCase.post_id == post.id,
+                ReviewCase.status == "open",
+                ReviewCase.source != "auto",
+            )
+            .limit(1)
+        )
+    )
+
+
+def author_notice(post):
+    """Why the author's own post is held or rejected: the latest case for it, if any."""
+    return db.session.scalar(
+        select(ReviewCase).where(ReviewCase.post_id == post.id).order_by(ReviewCase.id.desc())
+    )
+
+
+def latest_verdict(post):
+    """The checks' latest decision on a post, as logged (None when moderation is off)."""
+    event = db.session.scalar(
+        select(ModerationEvent)
+        .where(ModerationEvent.post_id == post.id, ModerationEvent.action.like("auto_%"))
+        .order_by(ModerationEvent.id.desc())
+    )
+    if event is None:
+        return None
+    return {"action": event.action.removeprefix("auto_"), "reasons": event.data["reasons"]}
+
+
+def messages(verdict_dict, lang="vi", held=None):
+    """The reasons' messages in the reader's language; held=True/False picks holding or info."""
+    if not verdict_dict:
+        return []
+    key = "message_en" if lang == "en" else "message_vi"
+    return [
+        reason[key]
+        for reason in verdict_dict.get("reasons", [])
+        if held is None or (reason["action"] != "allow") == held
+    ]
+
+
+def _recent_posts(author):
+    rows = db.session.execute(
+        select(Post.body_md, Post.created_at)
+        .where(Post.author_id == author.id, Post.created_at >= utcnow() - RECENT_WINDOW)
+        .order_by(Post.created_at.desc())
+        .limit(50)
+    )
+    return tuple(RecentPost(text, created_at) for text, created_at in rows)
+
+
+def _similar(title, body, exclude_thread_id):
+    hits = similar_questions(
+        f"{title}\n{body}", limit=3, exclude=[exclude_thread_id] if exclude_thread_id else ()
+    )
+    return tuple(SimilarQuestion(h.question_id, h.title, min(1.0, h.score)) for h in hits)
