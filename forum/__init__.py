@@ -12,7 +12,9 @@ from forum import cli, indexing, jobs, permissions, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
+from forum.services import assistant, drafting, suggestions  # noqa: F401  (register their jobs)
 from forum.views import (
+    admin,
     api,
     auth,
     errors,
@@ -135,7 +137,19 @@ def _init_services(app):
 
 
 def _register_blueprints(app):
-    for module in (main, auth, questions, search, tags, users, notifications, review, api, errors):
+    for module in (
+        main,
+        auth,
+        questions,
+        search,
+        tags,
+        users,
+        notifications,
+        review,
+        admin,
+        api,
+        errors,
+    ):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
 

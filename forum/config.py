@@ -83,7 +83,16 @@ class Config:
     FLAG_HIDE_WEIGHT = 3.0  # flags summing to this hide a post until a moderator looks
     FLAG_RATE_LIMIT = "10 per hour"
 
-    ADMIN_EMAIL = None
+    # Answer suggestions and the question assistant
+    ROUTING_PER_QUESTION = 3  # members asked "có thể bạn giúp được" per new question
+    ROUTING_DAILY_LIMIT = 3  # at most this many such requests per member a day
+    SIMILAR_SHOWN_MIN_SCORE = 0.55  # similar questions shown before posting (search's scale)
+
+    # Optional drafted answer from an OpenAI-compatible chat endpoint (off unless configured)
+    LLM_BASE_URL = None
+    LLM_MODEL = None
+    LLM_API_KEY = None
+    LLM_TIMEOUT = 8
 
 
 class TestConfig(Config):
@@ -112,6 +121,9 @@ def from_environment():
         settings["JOBS_MODE"] = os.environ.get("JOBS_MODE", "rq")
     if os.environ.get("JOBS_MODE"):
         settings["JOBS_MODE"] = os.environ["JOBS_MODE"]
+    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
     if os.environ.get("SEARCH_MODEL"):
         settings["SEARCH_MODEL"] = os.environ["SEARCH_MODEL"]
     if os.environ.get("FORUM_INSTANCE_PATH"):

@@ -70,6 +70,8 @@ class User(UserMixin, db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspension_reason: Mapped[str | None] = mapped_column(String(300))
+    # "có thể bạn giúp được": members may turn off being asked to answer similar questions.
+    notify_routing: Mapped[bool] = mapped_column(db.Boolean, default=True, server_default=db.true())
 
     def get_id(self):
         return f"{self.id}.{self.session_version}"
@@ -144,6 +146,10 @@ class Thread(db.Model):
     score: Mapped[int] = mapped_column(Integer, default=0, index=True)
     answer_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
     accepted_answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
+    )
+    # The asker marked a past answer, suggested automatically, as what solved the question.
+    solved_by_answer_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
     # Set by the importer so importing the same file twice creates nothing new.
@@ -319,3 +325,36 @@ class ModerationEvent(db.Model):
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
     post: Mapped[Post | None] = relationship()
+
+
+class Suggestion(db.Model):
+    """A past answer suggested to an asker, and what the asker said of it."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (UniqueConstraint("thread_id", "answer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)  # the new question
+    answer_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)  # the past answer
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(db.Float)
+    passage: Mapped[str] = mapped_column(Text, default="")  # the most relevant sentences
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    feedback: Mapped[str | None] = mapped_column(String(12))  # solved | not_relevant
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    answer: Mapped[Post] = relationship()
+    thread: Mapped[Thread] = relationship()
+
+
+class AssistantDraft(db.Model):
+    """A short answer drafted by a language model from past answers; never a community answer."""
+
+    __tablename__ = "assistant_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
+    body_html: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list] = mapped_column(JSON, default=list)  # [{n, answer_id, title}]
+    model: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,6 +5,7 @@ from flask_babel import format_datetime, format_decimal, format_timedelta, get_l
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from forum.markup import slugify
 from forum.models import utcnow
 from forum.services import notifications
 
@@ -67,7 +68,11 @@ def unread_notifications():
 
 def init_app(app):
     app.jinja_env.filters.update(
-        ago=time_ago, fulldate=full_date, number=number, highlight_spans=highlight_spans
+        ago=time_ago,
+        fulldate=full_date,
+        number=number,
+        highlight_spans=highlight_spans,
+        slug=slugify,
     )
     app.jinja_env.globals.update(
         thread_url=thread_url, post_url=post_url, unread_notifications=unread_notifications

@@ -45,6 +45,7 @@ def routes(world):
                 "title": "Câu hỏi mới về Gemini là gì?",
                 "body": "Nội dung câu hỏi mới đủ dài.",
                 "tags": "gemini",
+                "confirmed": "1",  # past the check-first step, as after the live assistant
             },
         ),
     }

@@ -91,7 +91,7 @@ def set_locale(user, lang):
     db.session.commit()
 
 
-def update_profile(user, display_name, bio, email):
+def update_profile(user, display_name, bio, email, notify_routing=None):
     email = (email or "").strip().lower() or None
     if email and ("@" not in email or len(email) > 254):
         raise ValidationError(field_errors={"email": [_("Địa chỉ email không hợp lệ.")]})
@@ -105,6 +105,8 @@ def update_profile(user, display_name, bio, email):
     user.display_name = normalize_text(display_name)[:60] or None
     user.bio = normalize_text(bio)[:500] or None
     user.email = email
+    if notify_routing is not None:
+        user.notify_routing = notify_routing
     db.session.commit()
 
 

@@ -49,13 +49,21 @@ def _after_commit(thread):
     jobs.enqueue("index_thread", thread.id)
 
 
-def ask_question(author, title, body, tags, images=()):
+def check_question(author, title, body, tags):
+    """Raise with every problem of a question about to be asked (nothing is stored)."""
+    _require_poster(author)
+    validate_question(normalize_text(title), normalize_text(body), split_tags(tags))
+
+
+def ask_question(author, title, body, tags, images=(), upload_tokens=()):
+    """Ask; `upload_tokens` names images the author uploaded earlier, at the check-first step."""
     _require_poster(author)
     title, body = normalize_text(title), normalize_text(body)
     tag_pairs = split_tags(tags)
     validate_question(title, body, tag_pairs)
     verdict = screening.screen(author, body, title=title, is_question=True)
-    attachments = uploads.store_images(images, author)
+    new_images = uploads.store_images(images, author)
+    attachments = uploads.claim(upload_tokens, author) + new_images
     try:
         now = utcnow()
         thread = Thread(
@@ -84,9 +92,15 @@ def ask_question(author, title, body, tags, images=()):
         db.session.commit()
     except Exception:
         db.session.rollback()
-        uploads.discard(attachments)
+        uploads.discard(new_images)
         raise
     _after_commit(thread)
+    # Help the asker at once: suggested past answers, members who may know, a drafted answer.
+    jobs.enqueue("suggest_answers", thread.id)
+    if question.is_published:
+        jobs.enqueue("route_question", thread.id)
+    if current_app.config.get("LLM_BASE_URL"):
+        jobs.enqueue("draft_answer", thread.id)
     return thread
 
 
@@ -189,6 +203,7 @@ def edit_post(editor, post, body, title=None, tags=None, images=()):
             title=title if post.post_type == "question" else None,
             is_question=post.post_type == "question",
             exclude_thread_id=thread.id,
+            editing=post,
         )
     )
     attachments = uploads.store_images(images, editor) if post.post_type != "comment" else []

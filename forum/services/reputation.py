@@ -1,4 +1,5 @@
-"""Reputation follows from votes on a member's posts and from their accepted answers."""
+"""Reputation follows from votes on a member's posts, their accepted answers and the past
+answers of theirs that solved someone's new question when suggested."""
 
 from sqlalchemy import case, func, select
 
@@ -9,6 +10,7 @@ QUESTION_UPVOTE = 5
 ANSWER_UPVOTE = 10
 DOWNVOTE = -2
 ACCEPTED_ANSWER = 15
+SOLVED_BY_SUGGESTION = 10  # a past answer that solved a new question when suggested
 BASE = 1
 
 
@@ -31,7 +33,13 @@ def compute_reputation(user_id):
         .join(Post, Post.id == Thread.accepted_answer_id)
         .where(Post.author_id == user_id, Thread.author_id != user_id, Post.deleted_at.is_(None))
     )
-    return max(BASE, BASE + from_votes + ACCEPTED_ANSWER * accepted)
+    solved = db.session.scalar(
+        select(func.count())
+        .select_from(Thread)
+        .join(Post, Post.id == Thread.solved_by_answer_id)
+        .where(Post.author_id == user_id, Thread.author_id != user_id, Post.deleted_at.is_(None))
+    )
+    return max(BASE, BASE + from_votes + ACCEPTED_ANSWER * accepted + SOLVED_BY_SUGGESTION * solved)
 
 
 def refresh_reputation(user):

@@ -56,14 +56,14 @@ def forget_moderators():
         _moderators.clear()
 
 
-def screen(author, body, title=None, is_question=False, exclude_thread_id=None):
+def screen(author, body, title=None, is_question=False, exclude_thread_id=None, editing=None):
     """The checks' Verdict on a post about to be stored; allow everything when switched off."""
     if not current_app.config["MODERATION_ENABLED"]:
         return None
     context = PostContext(
         author_age_days=(utcnow() - author.created_at).total_seconds() / 86400,
         author_reputation=author.reputation,
-        recent_posts=_recent_posts(author),
+        recent_posts=_recent_posts(author, editing),
         now=utcnow(),
         is_question=is_question,
         similar_questions=_similar(title, body, exclude_thread_id) if is_question else (),
@@ -147,13 +147,17 @@ def messages(verdict_dict, lang="vi", held=None):
     ]
 
 
-def _recent_posts(author):
-    rows = db.session.execute(
+def _recent_posts(author, editing=None):
+    """The author's posts of the last day; an edited post is not compared with itself."""
+    query = (
         select(Post.body_md, Post.created_at)
         .where(Post.author_id == author.id, Post.created_at >= utcnow() - RECENT_WINDOW)
         .order_by(Post.created_at.desc())
         .limit(50)
     )
+    if editing is not None:
+        query = query.where(Post.id != editing.id)
+    rows = db.session.execute(query)
     return tuple(RecentPost(text, created_at) for text, created_at in rows)
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
+from forum.extensions import db
 from forum.models import Attachment
 from forum.services.errors import ValidationError
 
@@ -111,6 +113,28 @@ def _fit(image, side):
     copy = image.copy()
     copy.thumbnail((side, side), Image.Resampling.LANCZOS)
     return copy
+
+
+def keep_for_later(files, uploader):
+    """Store images before their post exists (the ask page's check-first step); returns tokens."""
+    attachments = store_images(files, uploader)
+    db.session.add_all(attachments)
+    db.session.commit()
+    return [a.token for a in attachments]
+
+
+def claim(tokens, uploader):
+    """Earlier uploads of this member that no post has yet; anything else is ignored."""
+    tokens = [t for t in tokens or () if t]
+    if not tokens:
+        return []
+    return db.session.scalars(
+        select(Attachment).where(
+            Attachment.token.in_(tokens),
+            Attachment.uploader_id == uploader.id,
+            Attachment.post_id.is_(None),
+        )
+    ).all()
 
 
 def discard(attachments):

@@ -7,7 +7,16 @@ from flask_babel import gettext as _
 
 from forum.extensions import limiter
 from forum.permissions import is_moderator
-from forum.services import accounts, browse, posts, screening, searching, tags
+from forum.services import (
+    accounts,
+    assistant,
+    browse,
+    posts,
+    screening,
+    searching,
+    suggestions,
+    tags,
+)
 from forum.services.errors import PermissionDenied, ServiceError, ValidationError
 from forum.templating import thread_url
 from forum.views.helpers import get_thread, page_arg
@@ -202,6 +211,73 @@ def similar_questions():
             }
             for hit in hits
         ]
+    }
+
+
+def suggestion_json(answer, passage, score, **extra):
+    return {
+        "answer_id": answer.id,
+        "question_id": answer.thread_id,
+        "title": answer.thread.title,
+        "url": url_for("questions.permalink", post_id=answer.id, _external=True),
+        "passage": passage,
+        "score": round(score, 4),
+        "accepted": answer.thread.accepted_answer_id == answer.id,
+        "votes": answer.score,
+        "label": "automatic suggestion from past community answers",
+        **extra,
+    }
+
+
+@bp.post("/questions/assist")
+def assist_draft():
+    """Advice, tags, similar questions and suggested answers for a draft; stores nothing."""
+    data = json_body("title")
+    title, body = data["title"][:300], str(data.get("body") or "")[:5000]
+    draft_help = assistant.help_with_draft(title, body)
+    return {
+        "advice": [
+            {"code": a.code, "message": a.message, "level": a.level} for a in draft_help.advice
+        ],
+        "tags": [{"slug": t.slug, "name": t.name, "score": w} for t, w in draft_help.tags],
+        "similar": [
+            {
+                "id": h.question_id,
+                "title": h.title,
+                "url": searching.hit_url(h, external=True),
+                "answer_count": h.answer_count,
+                "has_accepted_answer": h.has_accepted,
+                "score": round(h.score, 4),
+            }
+            for h in draft_help.similar
+        ],
+        "answers": [suggestion_json(c.answer, c.passage, c.score) for c in draft_help.answers],
+    }
+
+
+@bp.get("/questions/<int:thread_id>/suggestions")
+def question_suggestions(thread_id):
+    thread = get_thread(thread_id, g.api_user)
+    return {
+        "suggestions": [
+            suggestion_json(s.answer, s.passage, s.score, id=s.id, feedback=s.feedback)
+            for s in suggestions.ensure_for_thread(thread)
+        ]
+    }
+
+
+@bp.post("/suggestions/<int:suggestion_id>/feedback")
+@token_required
+def suggestion_feedback(suggestion_id):
+    suggestion = suggestions.get(suggestion_id)
+    if suggestion is None:
+        abort(404)
+    data = json_body("feedback")
+    suggestions.give_feedback(g.api_user, suggestion, data["feedback"])
+    return {
+        "id": suggestion.id,
+        "feedback": suggestion.feedback,
+        "solved": suggestion.thread.solved_by_answer_id == suggestion.answer_id,
     }
 
 

@@ -84,7 +84,13 @@ def settings():
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in form}
         try:
-            accounts.update_profile(current_user, form["display_name"], form["bio"], form["email"])
+            accounts.update_profile(
+                current_user,
+                form["display_name"],
+                form["bio"],
+                form["email"],
+                notify_routing=bool(request.form.get("notify_routing")),
+            )
         except ValidationError as error:
             return render_template("auth/settings.html", form=form, errors=error.field_errors), 422
         flash(_("Đã lưu hồ sơ."), "success")

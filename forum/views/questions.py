@@ -2,14 +2,33 @@
 
 import difflib
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forum.extensions import db, limiter
-from forum.models import Revision
+from forum.models import Post, Revision
 from forum.permissions import can_edit
-from forum.services import browse, posts, votes
+from forum.services import (
+    assistant,
+    browse,
+    drafting,
+    posts,
+    screening,
+    suggestions,
+    uploads,
+    votes,
+)
 from forum.services.errors import ValidationError
 from forum.services.validation import (
     ANSWER_MIN,
@@ -54,22 +73,37 @@ def ask():
         "body": "",
         "tags": request.values.get("tags", ""),
     }
-    errors = {}
-    if request.method == "POST":
-        form = {key: request.form.get(key, "") for key in ("title", "body", "tags")}
-        try:
-            thread = posts.ask_question(
-                current_user,
-                form["title"],
-                form["body"],
-                form["tags"],
-                request.files.getlist("images"),
-            )
-        except ValidationError as error:
-            errors = error.field_errors
-            return render_template("questions/ask.html", form=form, errors=errors), 422
-        return redirect(thread_url(thread))
-    return render_template("questions/ask.html", form=form, errors=errors)
+    if request.method == "GET":
+        return render_template("questions/ask.html", form=form, errors={})
+    form = {key: request.form.get(key, "") for key in ("title", "body", "tags")}
+    tokens = request.form.getlist("upload")
+    try:
+        if not request.form.get("confirmed"):
+            # Without JavaScript the similar questions and advice come as a step before posting.
+            posts.check_question(current_user, form["title"], form["body"], form["tags"])
+            draft_help = assistant.help_with_draft(form["title"], form["body"])
+            if draft_help.needs_a_look:
+                tokens += uploads.keep_for_later(request.files.getlist("images"), current_user)
+                return render_template(
+                    "questions/ask_check.html", form=form, help=draft_help, tokens=tokens
+                )
+        thread = posts.ask_question(
+            current_user,
+            form["title"],
+            form["body"],
+            form["tags"],
+            request.files.getlist("images"),
+            upload_tokens=tokens,
+        )
+    except ValidationError as error:
+        return render_template(
+            "questions/ask.html", form=form, errors=error.field_errors, tokens=tokens
+        ), 422
+    for message in screening.messages(
+        screening.latest_verdict(thread.question), g.lang, held=False
+    ):
+        flash(message, "info")
+    return redirect(thread_url(thread))
 
 
 @bp.route("/q/<int:thread_id>")
@@ -85,6 +119,7 @@ def thread(thread_id, slug=None):
 def render_thread(thread, answer_form=None, errors=None, status=200):
     question, answers, comments = browse.thread_posts(thread, current_user)
     post_ids = [question.id] + [a.id for a in answers]
+    is_asker = getattr(current_user, "id", None) == thread.author_id
     return (
         render_template(
             "questions/thread.html",
@@ -95,6 +130,12 @@ def render_thread(thread, answer_form=None, errors=None, status=200):
             my_votes=votes.votes_of(current_user, post_ids),
             answer_form=answer_form or {"body": ""},
             errors=errors or {},
+            # Suggested past answers are for the asker, computed once right after posting.
+            suggested=suggestions.ensure_for_thread(thread) if is_asker else [],
+            draft=drafting.for_thread(thread) if is_asker else None,
+            solved_by=db.session.get(Post, thread.solved_by_answer_id)
+            if thread.solved_by_answer_id
+            else None,
         ),
         status,
     )
@@ -133,6 +174,20 @@ def comment(post_id):
         for message in error.all_messages:
             flash(message, "error")
     return redirect(post_url(parent))
+
+
+@bp.route("/s/<int:suggestion_id>/feedback", methods=["POST"])
+@login_required
+def suggestion_feedback(suggestion_id):
+    suggestion = suggestions.get(suggestion_id) or abort(404)
+    suggestions.give_feedback(current_user, suggestion, request.form.get("feedback", ""))
+    flash(
+        _("Cảm ơn bạn! Đã ghi nhận.")
+        if suggestion.feedback == "not_relevant"
+        else _("Tuyệt! Câu hỏi được đánh dấu đã giải quyết nhờ câu trả lời cũ."),
+        "success",
+    )
+    return redirect(thread_url(suggestion.thread, _anchor="suggestions"))
 
 
 @bp.route("/p/<int:post_id>")

@@ -92,3 +92,82 @@
     } else { return; }
   });
 })();
+
+// The question assistant on the ask page: advice, tags, similar questions, past answers.
+(function () {
+  "use strict";
+  var form = document.getElementById("ask-form");
+  var panel = document.getElementById("assistant");
+  if (!form || !panel) return;
+  var title = form.querySelector("#title"), body = form.querySelector("#body"), tags = form.querySelector("#tags");
+  var tagBox = document.getElementById("tag-suggestions");
+  var labels = panel.dataset;
+  var lastSent = "";
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+  function section(name, heading, items) {
+    var part = panel.querySelector('[data-part="' + name + '"]');
+    part.innerHTML = "";
+    if (!items.length) return;
+    part.appendChild(el("h3", {}, heading));
+    var list = el("ul");
+    items.forEach(function (item) { list.appendChild(item); });
+    part.appendChild(list);
+  }
+  function addTag(name) {
+    var current = tags.value.split(",").map(function (t) { return t.trim(); }).filter(Boolean);
+    if (current.map(function (t) { return t.toLowerCase(); }).indexOf(name.toLowerCase()) === -1) current.push(name);
+    tags.value = current.join(", ");
+  }
+
+  var check = (function () {
+    var timer;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var payload = JSON.stringify({ title: title.value, body: body.value });
+        if (title.value.trim().length < 8 || payload === lastSent) return;
+        lastSent = payload;
+        fetch("/api/v1/questions/assist", { method: "POST", headers: { "Content-Type": "application/json" }, body: payload })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (data) {
+            if (!data) return;
+            section("advice", labels.adviceTitle, data.advice.map(function (a) {
+              return el("li", { "class": a.level === "warning" ? "advice-warning" : "" }, a.message);
+            }));
+            section("similar", labels.similarTitle, data.similar.map(function (q) {
+              var li = el("li"); var a = el("a", { href: q.url, target: "_blank", rel: "noopener" }, q.title);
+              li.appendChild(a); li.appendChild(document.createTextNode(" · " + q.answer_count + " " + labels.answers + (q.has_accepted_answer ? " ✓" : "")));
+              return li;
+            }));
+            section("answers", labels.answersTitle, data.answers.map(function (s) {
+              var li = el("li"); var a = el("a", { href: s.url, target: "_blank", rel: "noopener" }, s.title);
+              li.appendChild(a); if (s.passage) li.appendChild(el("blockquote", { "class": "passage" }, s.passage));
+              return li;
+            }));
+            if (data.answers.length) panel.querySelector('[data-part="answers"] h3').insertAdjacentElement("afterend", el("p", { "class": "auto-label" }, labels.autoLabel));
+            tagBox.innerHTML = "";
+            if (data.tags.length) {
+              tagBox.appendChild(document.createTextNode(labels.tagsTitle + " "));
+              data.tags.forEach(function (t) {
+                var b = el("button", { type: "button", "class": "button tag-suggest" }, "+ " + t.name);
+                b.addEventListener("click", function () { addTag(t.name); });
+                tagBox.appendChild(b);
+              });
+            }
+            panel.hidden = !(data.advice.length || data.similar.length || data.answers.length);
+            // The member has seen the assistant, so the form need not stop at the check step.
+            document.getElementById("ask-confirmed").value = "1";
+          })
+          .catch(function () {});
+      }, 700);
+    };
+  })();
+  title.addEventListener("input", check);
+  body.addEventListener("input", check);
+})();

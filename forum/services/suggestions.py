@@ -1,0 +1,266 @@
+"""Suggested answers: the best past answers to questions like the one being asked.
+
+Candidates are the published answers of the most similar past threads (hybrid search); each is
+ranked by that similarity plus its quality (accepted, votes, recency), and ranked down when askers
+of similar questions said it was not relevant. Each suggestion carries its most relevant
+passage, found by sentence-level similarity to the question. Suggestions are never community
+answers: they are stored apart, labelled as automatic, and link to their source.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from forum import jobs
+from forum.extensions import db
+from forum.markup import plain_text
+from forum.models import Post, Suggestion, Thread, utcnow
+from forum.services import notifications
+from forum.services.errors import PermissionDenied, ValidationError
+from forum.services.reputation import refresh_reputation
+from forum.services.searching import search_engine, similar_questions
+
+NEIGHBOURS = 8
+ACCEPTED_BONUS = 0.25
+VOTES_BONUS = 0.10  # at 10 or more upvotes
+RECENCY_BONUS = 0.05  # fades over a year
+NOT_RELEVANT_PENALTY = 0.50  # per "not relevant" from an asker of a very similar question
+MAX_SENTENCES = 12
+FEEDBACK = ("solved", "not_relevant")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    answer: Post
+    similarity: float
+    score: float
+    passage: str
+
+
+def rank(title, body, *, exclude_thread_id=None, limit=3):
+    """The best past answers for a question (or a draft), best first."""
+    text = f"{title}\n{body}".strip()
+    hits = similar_questions(
+        text, limit=NEIGHBOURS, exclude=[exclude_thread_id] if exclude_thread_id else ()
+    )
+    if not hits:
+        return []
+    similarity = {hit.question_id: min(hit.score, 1.0) for hit in hits}
+    answers = _candidate_answers(similarity)
+    if not answers:
+        return []
+    encoder = search_engine().encoder
+    query = encoder.encode_queries([text])[0]
+    penalties = _not_relevant_penalties(query, [a.id for a in answers], encoder, similarity)
+    now = utcnow()
+    scored = []
+    for answer in answers:
+        thread = answer.thread
+        accepted = thread.accepted_answer_id == answer.id
+        quality = (
+            ACCEPTED_BONUS * accepted
+            + VOTES_BONUS * min(math.log1p(max(answer.score, 0)) / math.log1p(10), 1.0)
+            + RECENCY_BONUS * math.exp(-(now - answer.created_at).days / 365)
+        )
+        score = similarity[thread.id] + quality - penalties.get(answer.id, 0.0)
+        scored.append((score, answer))
+    scored.sort(key=lambda item: (-item[0], item[1].id))
+    chosen = _one_per_thread_first(scored, limit)
+    passages = best_passages(query, [answer for _score, answer in chosen], encoder)
+    return [
+        Candidate(answer, similarity[answer.thread_id], score, passage)
+        for (score, answer), passage in zip(chosen, passages, strict=True)
+    ]
+
+
+def _candidate_answers(similarity):
+    """Published answers of visible threads that are accepted or voted up."""
+    answers = db.session.scalars(
+        select(Post)
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(
+            Post.thread_id.in_(similarity),
+            Post.post_type == "answer",
+            Post.status == "published",
+            Post.deleted_at.is_(None),
+            (Post.score > 0) | (Thread.accepted_answer_id == Post.id),
+        )
+        .options(selectinload(Post.thread).selectinload(Thread.question))
+    ).all()
+    return [a for a in answers if a.thread.question is not None and a.thread.question.is_published]
+
+
+def _one_per_thread_first(scored, limit):
+    """At most one answer per source thread, unless there are too few threads."""
+    first, rest, seen = [], [], set()
+    for item in scored:
+        (rest if item[1].thread_id in seen else first).append(item)
+        seen.add(item[1].thread_id)
+    return (first + rest)[:limit]
+
+
+def _not_relevant_penalties(query, answer_ids, encoder, similarity):
+    """Answers marked "not relevant" lose more the closer the question they were shown for:
+    its search similarity when it is a neighbour of this one, else the embeddings' cosine."""
+    rows = db.session.execute(
+        select(Suggestion.answer_id, Thread.id, Thread.title)
+        .join(Thread, Thread.id == Suggestion.thread_id)
+        .where(Suggestion.answer_id.in_(answer_ids), Suggestion.feedback == "not_relevant")
+    ).all()
+    if not rows:
+        return {}
+    vectors = encoder.encode_queries([title for _a, _t, title in rows])
+    penalties = {}
+    for (answer_id, thread_id, _title), vector in zip(rows, vectors, strict=True):
+        closeness = similarity.get(thread_id, float(np.dot(query, vector)))
+        penalties[answer_id] = penalties.get(answer_id, 0.0) + NOT_RELEVANT_PENALTY * max(
+            closeness, 0
+        )
+    return penalties
+
+
+_SENTENCE = re.compile(r"(?<=[.!?…:])\s+|\n+")
+
+
+def sentences(text):
+    return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 2]
+
+
+def best_passages(query, answers, encoder):
+    """For each answer, its one or two sentences most similar to the question."""
+    split = [sentences(plain_text(answer.body_html))[:MAX_SENTENCES] for answer in answers]
+    flat = [sentence for parts in split for sentence in parts]
+    if not flat:
+        return ["" for _ in answers]
+    similarities = encoder.encode_passages(flat) @ query
+    passages, start = [], 0
+    for parts in split:
+        scores = similarities[start : start + len(parts)]
+        start += len(parts)
+        if not parts:
+            passages.append("")
+            continue
+        best = int(np.argmax(scores))
+        # Keep the next sentence too when it continues the best one (steps, lists).
+        window = (
+            parts[best : best + 2]
+            if best + 1 < len(parts) and len(parts[best]) < 120
+            else [parts[best]]
+        )
+        passages.append(" ".join(window))
+    return passages
+
+
+# Stored suggestions for a posted question -------------------------------------------------
+
+
+def ensure_for_thread(thread):
+    """The suggestions stored for a question, computed once (right after posting)."""
+    stored = for_thread(thread)
+    if stored or db.session.scalar(select(func.count()).where(Suggestion.thread_id == thread.id)):
+        return stored
+    question = thread.question
+    candidates = rank(thread.title, plain_text(question.body_html), exclude_thread_id=thread.id)
+    for position, candidate in enumerate(candidates, start=1):
+        db.session.add(
+            Suggestion(
+                thread_id=thread.id,
+                answer_id=candidate.answer.id,
+                rank=position,
+                score=round(candidate.score, 4),
+                passage=candidate.passage,
+            )
+        )
+    db.session.commit()
+    return for_thread(thread)
+
+
+@jobs.job
+def suggest_answers(thread_id):
+    thread = db.session.get(Thread, thread_id)
+    if thread is not None and thread.question is not None:
+        ensure_for_thread(thread)
+
+
+def for_thread(thread):
+    """Stored suggestions whose source answer is still published, in rank order."""
+    rows = db.session.scalars(
+        select(Suggestion)
+        .where(Suggestion.thread_id == thread.id)
+        .order_by(Suggestion.rank)
+        .options(selectinload(Suggestion.answer).selectinload(Post.thread))
+    ).all()
+    return [s for s in rows if s.answer.is_published and s.answer.thread.question.is_published]
+
+
+def give_feedback(user, suggestion, feedback):
+    """The asker says a suggestion solved the question, or was not relevant."""
+    if feedback not in FEEDBACK:
+        raise ValidationError(_("Phản hồi phải là solved hoặc not_relevant."))
+    thread = suggestion.thread
+    if getattr(user, "id", None) != thread.author_id:
+        raise PermissionDenied(_("Chỉ người hỏi mới đánh giá được gợi ý."))
+    previous_author = None
+    if thread.solved_by_answer_id is not None:
+        previous_author = db.session.get(Post, thread.solved_by_answer_id).author
+    suggestion.feedback = feedback
+    suggestion.feedback_at = utcnow()
+    if feedback == "solved":
+        thread.solved_by_answer_id = suggestion.answer_id
+        notifications.notify(
+            suggestion.answer.author_id,
+            "solved",
+            actor=user,
+            thread=suggestion.answer.thread,
+            post=suggestion.answer,
+            question_title=thread.title,
+        )
+    elif thread.solved_by_answer_id == suggestion.answer_id:
+        thread.solved_by_answer_id = None
+    for author in {suggestion.answer.author, previous_author} - {None}:
+        refresh_reputation(author)  # the source answer's author gets credit for solving
+    db.session.commit()
+    return suggestion
+
+
+def get(suggestion_id):
+    return db.session.get(Suggestion, suggestion_id)
+
+
+def acceptance_by_week(weeks=12):
+    """Per week: questions given suggestions, how many were solved by one, feedback counts."""
+    since = utcnow() - timedelta(weeks=weeks)
+    rows = db.session.execute(
+        select(Suggestion.thread_id, Suggestion.feedback, Suggestion.created_at).where(
+            Suggestion.created_at >= since
+        )
+    ).all()
+    table = {}
+    for thread_id, feedback, created_at in rows:
+        year, week, _day = created_at.isocalendar()
+        row = table.setdefault(
+            (year, week), {"threads": set(), "solved": set(), "shown": 0, "not_relevant": 0}
+        )
+        row["threads"].add(thread_id)
+        row["shown"] += 1
+        if feedback == "solved":
+            row["solved"].add(thread_id)
+        elif feedback == "not_relevant":
+            row["not_relevant"] += 1
+    return [
+        {
+            "week": f"{year}-W{week:02d}",
+            "questions": len(r["threads"]),
+            "shown": r["shown"],
+            "solved": len(r["solved"]),
+            "not_relevant": r["not_relevant"],
+            "acceptance_rate": len(r["solved"]) / len(r["threads"]),
+        }
+        for (year, week), r in sorted(table.items(), reverse=True)
+    ]
