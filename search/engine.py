@@ -5,6 +5,8 @@ background job, never from a request, and asks search() / similar_questions() fr
 One writer at a time; searches run concurrently with writes and see each commit when done.
 """
 
+import contextlib
+import fcntl
 import math
 import threading
 import time
@@ -16,16 +18,17 @@ from pathlib import Path
 from search.documents import Hit, SearchDocument, SearchResults, SyncReport, normalize_space
 from search.encoders import Encoder
 from search.keyword import Filters, KeywordIndex, QueryTerms
-from search.restorer import DiacriticRestorer, Restoration
+from search.restorer import MIN_VIETNAMESE_SHARE, DiacriticRestorer, Restoration
 from search.snippets import highlight
 from search.vectors import NumpyVectorStore, VectorEntry, VectorStore
-from search.vietnamese import has_diacritics, phrases
+from search.vietnamese import has_diacritics, phrases, vietnamese_share
 
 MODES = ("hybrid", "keyword", "semantic")
 SORTS = ("relevance", "newest")
 RRF_K = 60  # reciprocal rank fusion: score = weight / (RRF_K + rank)
 MAX_PAGE = 100
 RESTORER_FILE = "restorer.json.gz"
+WRITE_LOCK_FILE = "write.lock"
 # Similar questions: among similarities (0..1) this close, answered threads come first.
 ANSWERED_BONUS = 0.06
 ACCEPTED_BONUS = 0.04
@@ -44,6 +47,7 @@ class UnderstoodQuery:
     word_count: int
     typed_with_diacritics: bool
     restoration: Restoration | None  # set when diacritics were put back
+    vietnamese_share: float  # share of tokens that could be Vietnamese: low for English
     semantic_text: str  # what the encoder reads
 
     def fusion_weights(self) -> tuple[float, float]:
@@ -62,8 +66,10 @@ class UnderstoodQuery:
         if not self.typed_with_diacritics:
             if self.restoration is not None:
                 semantic *= 0.3 + 0.7 * self.restoration.confidence
+            elif self.vietnamese_share >= MIN_VIETNAMESE_SHARE:
+                semantic *= 0.6  # Vietnamese the restorer could not place
             else:
-                semantic *= 0.6  # nothing to restore: foreign words, or an unknown vocabulary
+                keyword *= 0.5  # another language: the multilingual encoder does better
         return keyword, semantic
 
 
@@ -95,6 +101,7 @@ class SearchEngine:
         self.restorer = self._load_restorer()
         self._restorer_unsaved = 0
         self._has_written = False  # a writing process keeps its own restorer up to date
+        self._closed = False
         self._last_refresh = time.monotonic()
 
     # Writing -------------------------------------------------------------------------------
@@ -104,7 +111,7 @@ class SearchEngine:
         by_id = {doc.doc_id: doc for doc in docs}
         if not by_id:
             return
-        with self._write_lock:
+        with self._writing():
             self._write(list(by_id.values()), [])
             self._save_restorer_if_due()
 
@@ -112,7 +119,7 @@ class SearchEngine:
         doc_ids = list(dict.fromkeys(doc_ids))
         if not doc_ids:
             return
-        with self._write_lock:
+        with self._writing():
             self._write([], doc_ids)
             self._save_restorer_if_due()
 
@@ -125,7 +132,7 @@ class SearchEngine:
         started = time.monotonic()
         wanted = {doc.doc_id: doc for doc in all_docs}
         report = SyncReport()
-        with self._write_lock:
+        with self._writing():
             indexed = self.keyword.content_hashes()
             changed = [
                 doc for doc in wanted.values() if indexed.get(doc.doc_id) != doc.content_hash
@@ -165,9 +172,24 @@ class SearchEngine:
 
     def rebuild_restorer(self) -> None:
         """Count the restorer's vocabulary again from every indexed document."""
-        with self._write_lock:
+        with self._writing():
             self.restorer = _build_restorer(self.keyword.all_documents())
             self._save_restorer()
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """One writer: a thread lock, and a file lock for writers in other processes (a
+        worker and a `reindex` command, say). Starts from what others wrote meanwhile."""
+        with self._write_lock, open(self.index_dir / WRITE_LOCK_FILE, "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                self.keyword.refresh()
+                self.vectors.refresh()
+                if not self._restorer_unsaved and self._restorer_file_changed():
+                    self.restorer = self._load_restorer()
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def _write(
         self,
@@ -245,6 +267,10 @@ class SearchEngine:
         self._restorer_stamp = path.stat().st_mtime_ns
         self._restorer_unsaved = 0
 
+    def _restorer_file_changed(self) -> bool:
+        path = self.index_dir / RESTORER_FILE
+        return path.exists() and path.stat().st_mtime_ns != self._restorer_stamp
+
     def _save_restorer_if_due(self) -> None:
         if self._restorer_unsaved >= self.restorer_save_every:
             self._save_restorer()
@@ -256,12 +282,7 @@ class SearchEngine:
         self._last_refresh = time.monotonic()
         self.keyword.refresh()
         self.vectors.refresh()
-        path = self.index_dir / RESTORER_FILE
-        if (
-            not self._has_written
-            and path.exists()
-            and path.stat().st_mtime_ns != self._restorer_stamp
-        ):
+        if not self._has_written and self._restorer_file_changed():
             self.restorer = self._load_restorer()
 
     def _refresh_if_due(self) -> None:
@@ -273,6 +294,7 @@ class SearchEngine:
         typed = phrases(query)
         with_diacritics = has_diacritics(query)
         restoration = None
+        share = 1.0 if with_diacritics else vietnamese_share(query)
         if typed and not with_diacritics and self.restore_diacritics:
             restored = self.restorer.restore(query)
             if restored.changed:
@@ -291,6 +313,7 @@ class SearchEngine:
             word_count=len(words),
             typed_with_diacritics=with_diacritics,
             restoration=restoration,
+            vietnamese_share=share,
             semantic_text=restoration.text if restoration else normalize_space(query),
         )
 
@@ -446,15 +469,24 @@ class SearchEngine:
             "encoder": self.encoder.name,
         }
 
+    def warm(self) -> None:
+        """Load the model and decode frequent postings now, so the first searches are fast.
+        Takes a few seconds on 100k posts; call it from a background thread at start-up."""
+        self.encoder.encode_queries(["khởi động"])
+        self.keyword.warm()
+
     def close(self) -> None:
-        with self._write_lock:
-            if self._restorer_unsaved:
-                self._save_restorer()
-            self.vectors.save()
-            self.keyword.close()
-            close_vectors = getattr(self.vectors, "close", None)
-            if close_vectors is not None:
-                close_vectors()
+        """Save what this engine wrote; an engine that only searched writes nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._has_written:
+            with self._writing():  # the latest state of other writers too, then save
+                if self._restorer_unsaved:
+                    self._save_restorer()
+                self.vectors.save()
+        self.keyword.close()
+        self.vectors.close()
 
 
 def reciprocal_rank_fusion(rankings: list[tuple[list[str], float]]) -> list[tuple[str, float]]:

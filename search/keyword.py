@@ -26,6 +26,7 @@ from search.documents import SearchDocument
 from search.vietnamese import bigrams, fold, index_terms
 
 TEXT_FIELDS = ("title", "title_f", "body", "body_f", "tag_words")
+EXACT_FIELDS = ("title", "body")  # the others hold folded text
 # Field weights: a word in the title counts most, then a tag, then the body.
 FIELD_BOOSTS = {"title": 3.0, "tag_words": 2.0, "body": 1.0}
 # A bigram match means the compound itself matched ("dịch vụ"), not two stray syllables.
@@ -35,6 +36,7 @@ FOLDED_SHARE = 0.4
 BM25_K1 = 1.2
 BM25_B = {"title": 0.5, "title_f": 0.5, "body": 0.75, "body_f": 0.75, "tag_words": 0.3}
 MAX_QUERY_WORDS = 32  # words beyond this are ignored (a match mask has 32 bits)
+WARM_MIN_SEGMENT = 5000  # after a commit, warm the postings of new segments this big
 
 
 class VietnameseAnalyzer(Tokenizer):
@@ -232,8 +234,8 @@ class KeywordMatch:
 
 
 class _PostingCache:
-    """(segment, field, term) -> (docnums, term frequencies); segments never change, so
-    entries stay valid until the segment is merged away; least recently used go first."""
+    """(segment, field, term) -> (docnums, impacts, average length); segments never change,
+    so entries stay valid until the segment is merged away; least recently used go first."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
@@ -249,15 +251,15 @@ class _PostingCache:
             return entry
 
     def put(self, key, entry) -> None:
-        size = entry[0].nbytes + entry[1].nbytes
         with self._lock:
-            if key in self._entries:
-                return
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[0].nbytes + old[1].nbytes
             self._entries[key] = entry
-            self._bytes += size
+            self._bytes += entry[0].nbytes + entry[1].nbytes
             while self._bytes > self.max_bytes and len(self._entries) > 1:
-                _old_key, (ids, tfs) = self._entries.popitem(last=False)
-                self._bytes -= ids.nbytes + tfs.nbytes
+                _old_key, (ids, impact, _average) = self._entries.popitem(last=False)
+                self._bytes -= ids.nbytes + impact.nbytes
 
 
 def _posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
@@ -332,6 +334,7 @@ class _SegmentArrays:
         self.created_ts = _fixed_column_array(created, ">u8", self.count, 0).astype(np.int64)
         self._doc_ids = None
         self._doc_ids_lock = threading.Lock()
+        self.warmed = False
 
     def doc_ids(self, reader) -> np.ndarray:
         """docnum -> doc_id, built on first use from the unique doc_id terms."""
@@ -370,7 +373,10 @@ class _Snapshot:
             self.segments.append((segment_id, reader, offset, arrays,
                                   _SegmentArrays.alive_mask(reader)))
         self.doc_count = searcher.doc_count_all()
-        self.field_lengths = {f: searcher.field_length(f) for f in TEXT_FIELDS}
+        self.averages = {
+            field: max(searcher.field_length(field) / max(self.doc_count, 1), 1.0)
+            for field in TEXT_FIELDS
+        }
 
 
 class KeywordIndex:
@@ -469,11 +475,13 @@ class KeywordIndex:
         df = {}
         with snapshot.lock:
             postings = {
-                (segment_id, leaf.field, leaf.term): self._term_postings(segment_id, reader, leaf)
-                for segment_id, reader, *_ in snapshot.segments
+                (segment_id, leaf.field, leaf.term): self._impacts(
+                    snapshot, segment_id, reader, arrays, leaf.field, leaf.term
+                )
+                for segment_id, reader, _offset, arrays, _alive in snapshot.segments
                 for leaf in leaves
             }
-        for (_segment, field, term), (ids, _tfs) in postings.items():
+        for (_segment, field, term), (ids, _impact, _average) in postings.items():
             df[field, term] = df.get((field, term), 0) + len(ids)
         candidates: list[tuple[float, int, float, int, int]] = []  # key, docnum, score, seg, local
         total = 0
@@ -481,16 +489,14 @@ class KeywordIndex:
             scores = np.zeros(arrays.count, np.float32)
             words = np.zeros(arrays.count, np.uint32)
             for leaf in leaves:
-                ids, tfs = postings[segment_id, leaf.field, leaf.term]
+                ids, impact, _average = postings[segment_id, leaf.field, leaf.term]
                 if len(ids) == 0:
                     continue
                 frequency = df[leaf.field, leaf.term]
                 idf = np.log(1 + (doc_count - frequency + 0.5) / (frequency + 0.5))
-                average = max(snapshot.field_lengths[leaf.field] / doc_count, 1.0)
-                b = BM25_B[leaf.field]
-                norm = BM25_K1 * (1 - b + b * arrays.lengths[leaf.field][ids] / average)
-                scores[ids] += (idf * leaf.boost * (BM25_K1 + 1)) * tfs / (tfs + norm)
-                if leaf.word >= 0:
+                scores[ids] += np.float32(idf * leaf.boost) * impact
+                # An exact match is also a folded match, which already marked the word.
+                if leaf.word >= 0 and leaf.field not in EXACT_FIELDS:
                     words[ids] |= np.uint32(1 << leaf.word)
             usable = alive & (words == all_words) if require_all else alive & (scores > 0)
             usable &= self._filter_mask(snapshot, segment_id, reader, arrays, filters)
@@ -519,7 +525,9 @@ class KeywordIndex:
                 ranked.append((docnum, score, arrays.doc_ids(reader)[local]))
         return ranked, total
 
-    def warm(self, *, budget_mb: int = 64, min_share: float = 0.005) -> int:
+    def warm(
+        self, *, budget_mb: int = 64, min_share: float = 0.005, new_segments_only: bool = False
+    ) -> int:
         """Decode the postings of frequent terms ahead of queries; returns how many.
 
         A term in many documents is both likely in queries and slow to decode the first
@@ -530,6 +538,13 @@ class KeywordIndex:
         try:
             budget = budget_mb << 20
             for segment_id, reader, _offset, arrays, _alive in snapshot.segments:
+                if new_segments_only and arrays.warmed:
+                    continue
+                arrays.warmed = True
+                if new_segments_only and arrays.count < WARM_MIN_SEGMENT:
+                    with snapshot.lock:
+                        arrays.doc_ids(reader)
+                    continue
                 threshold = max(2, int(arrays.count * min_share))
                 with snapshot.lock:
                     arrays.doc_ids(reader)
@@ -545,29 +560,48 @@ class KeywordIndex:
                         break
                     budget -= postings * 8
                     with snapshot.lock:
-                        self._cached_postings(segment_id, reader, field, text.decode())
+                        self._impacts(snapshot, segment_id, reader, arrays, field, text.decode())
                     warmed += 1
             return warmed
         finally:
             self._release(snapshot)
 
-    def _term_postings(self, segment_id, reader, leaf) -> tuple[np.ndarray, np.ndarray]:
-        return self._cached_postings(segment_id, reader, leaf.field, leaf.term)
+    def _impacts(self, snapshot, segment_id, reader, arrays, field, term):
+        """(docnums, BM25 term-frequency part, average field length used), cached.
 
-    def _cached_postings(self, segment_id, reader, field, term):
+        Only the idf and the boost are left for query time. The part depends on the average
+        field length, which commits shift a little; past 5% the entry is computed again.
+        """
+        average = snapshot.averages[field]
         key = (segment_id, field, term)
         entry = self._postings.get(key)
-        if entry is None:
-            if (field, term) in reader:
-                entry = _posting_arrays(reader.postings(field, term))
-            else:
-                entry = (np.zeros(0, np.int32), np.zeros(0, np.float32))
+        if entry is None or abs(entry[2] / average - 1) > 0.05:
+            ids, tfs = self._decode(reader, field, term)
+            b = BM25_B[field]
+            norm = BM25_K1 * (1 - b + b * arrays.lengths[field][ids] / average)
+            impact = ((BM25_K1 + 1) * tfs / (tfs + norm)).astype(np.float32)
+            entry = (ids, impact, average)
             self._postings.put(key, entry)
         return entry
 
+    def _term_ids(self, segment_id, reader, field, term) -> np.ndarray:
+        key = (segment_id, field, term)
+        entry = self._postings.get(key)
+        if entry is None:
+            ids, _tfs = self._decode(reader, field, term)
+            entry = (ids, np.zeros(0, np.float32), 0.0)
+            self._postings.put(key, entry)
+        return entry[0]
+
+    @staticmethod
+    def _decode(reader, field, term) -> tuple[np.ndarray, np.ndarray]:
+        if (field, term) in reader:
+            return _posting_arrays(reader.postings(field, term))
+        return np.zeros(0, np.int32), np.zeros(0, np.float32)
+
     def _term_mask(self, snapshot, segment_id, reader, count, field, term) -> np.ndarray:
         with snapshot.lock:
-            ids, _tfs = self._cached_postings(segment_id, reader, field, term)
+            ids = self._term_ids(segment_id, reader, field, term)
         mask = np.zeros(count, bool)
         mask[ids] = True
         return mask
@@ -678,6 +712,8 @@ class KeywordIndex:
             raise
         writer.commit()
         self.refresh()
+        # A merge may have made a big new segment: decode it here, not in a search.
+        self.warm(new_segments_only=True, budget_mb=16)
 
     def close(self) -> None:
         with self._swap_lock:

@@ -14,9 +14,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.vietnamese import fold, has_diacritics, phrases
+from search.vietnamese import fold, has_diacritics, phrases, vietnamese_share
 
 MAX_CANDIDATES = 8
+# Below this share of possible Vietnamese syllables a text is taken for another language.
+MIN_VIETNAMESE_SHARE = 0.6
 # Weight of the bigram estimate against the unigram one.
 BIGRAM_WEIGHT = 0.8
 
@@ -70,6 +72,12 @@ class DiacriticRestorer:
     # Restoring -----------------------------------------------------------------------------
 
     def restore(self, text: str) -> Restoration:
+        """The likeliest diacritics for a text, unless it is mostly not Vietnamese: English
+        words must not be "restored" ("summarize a long video" -> "... lòng ...")."""
+        if vietnamese_share(text) < MIN_VIETNAMESE_SHARE:
+            tokens = tuple(tuple(phrase) for phrase in phrases(text))
+            joined = " ".join(token for phrase in tokens for token in phrase)
+            return Restoration(tokens, joined, 1.0, False)
         restored: list[tuple[str, ...]] = []
         confidence = 1.0
         changed = False

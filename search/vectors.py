@@ -55,6 +55,8 @@ class VectorStore(Protocol):
 
     def clear(self, space: str) -> None: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class _Matrix:
@@ -189,6 +191,7 @@ class NumpyVectorStore:
         self._dead_rows = 0
         self.generation = 0
         self._log_offset = 0
+        self._torn_record = False
 
     def _apply_add(self, doc_id: str, text_hash: str, vectors: np.ndarray) -> None:
         if doc_id in self._docs:
@@ -239,9 +242,10 @@ class NumpyVectorStore:
     def _open_log(self):
         if self._log_file is None:
             path = self._log_path(self.generation)
-            # Drop a record a crash cut short, or the records after it would never be read.
-            if path.exists() and path.stat().st_size > self._log_offset:
+            if self._torn_record:
+                # Drop a record a crash cut short, or the records after it would never be read.
                 os.truncate(path, self._log_offset)
+                self._torn_record = False
             self._log_file = open(path, "ab")  # noqa: SIM115
         return self._log_file
 
@@ -335,7 +339,9 @@ class NumpyVectorStore:
             start = position + _RECORD_HEADER.size
             payload = data[start : start + length]
             if len(payload) < length or zlib.crc32(payload) != checksum:
-                break  # a record cut short by a crash: ignore it and everything after it
+                # Cut short by a crash, or still being written by another process: stop.
+                self._torn_record = True
+                break
             if op == _ADD:
                 (header_length,) = struct.unpack_from("<I", payload)
                 header = json.loads(payload[4 : 4 + header_length])
@@ -346,4 +352,6 @@ class NumpyVectorStore:
                 if doc_id in self._docs:
                     self._apply_remove(doc_id)
             position = start + length
+        else:
+            self._torn_record = position < len(data)
         self._log_offset = offset + position

@@ -61,6 +61,27 @@ def fold(text: str) -> str:
     return text.translate(_FOLD_TABLE)
 
 
+# A Vietnamese syllable, folded: an initial consonant (cluster), a vowel group, a final.
+_SYLLABLE = re.compile(
+    r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
+    r"(uye|uya|uyu|ieu|yeu|uoi|uou|oai|oay|oeo|uay|uai|uau|[aeiouy]{1,2})"
+    r"(ch|ng|nh|[cmnpt])?"
+)
+
+
+def looks_vietnamese(token: str) -> bool:
+    """Whether a lowercase token could be a Vietnamese syllable ("thoai" yes, "with" no)."""
+    return _SYLLABLE.fullmatch(fold(token)) is not None
+
+
+def vietnamese_share(text: str) -> float:
+    """The share of a text's tokens that could be Vietnamese syllables; English scores low."""
+    words = tokens(text)
+    if not words:
+        return 0.0
+    return sum(looks_vietnamese(word) for word in words) / len(words)
+
+
 def has_diacritics(text: str) -> bool:
     normalized = unicodedata.normalize("NFC", text)
     return fold(normalized) != normalized

@@ -155,6 +155,30 @@ def test_a_second_engine_on_the_same_directory_sees_changes_after_refresh(engine
     reader.close()
 
 
+def test_an_engine_that_only_searched_writes_nothing_on_close(engine, tmp_path):
+    reader = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine.upsert([question(7, "Viết prompt cho giáo án", "Mẫu câu lệnh nào tốt?")])
+    reader.close()  # its view is older: saving it would lose q:7
+    engine.close()
+    reopened = SearchEngine(tmp_path / "index", FakeEncoder())
+    assert "q:7" in reopened.vectors.doc_ids()
+    assert ids(reopened.search("giáo án", mode="keyword"))[0] == "q:7"
+    reopened.close()
+
+
+def test_two_writers_on_one_directory_keep_both_changes(engine, tmp_path):
+    other = SearchEngine(tmp_path / "index", FakeEncoder())  # say, a `reindex` command
+    engine.upsert([question(8, "Gemini viết thơ", "Thơ lục bát.")])
+    other.upsert([question(9, "Gemini vẽ tranh", "Tranh sơn dầu.")])
+    engine.upsert([question(10, "Gemini dịch tiếng Anh", "Dịch văn bản.")])
+    other.close()
+    engine.close()
+    reopened = SearchEngine(tmp_path / "index", FakeEncoder())
+    assert {"q:8", "q:9", "q:10"} <= reopened.vectors.doc_ids()
+    assert set(ids(reopened.search("gemini", mode="keyword"))) == {"q:8", "q:9", "q:10"}
+    reopened.close()
+
+
 # Searching -----------------------------------------------------------------------------------
 
 

@@ -63,6 +63,13 @@ def test_confidence_is_lower_when_the_context_does_not_decide(restorer):
     assert unclear.confidence < clear.confidence
 
 
+def test_english_is_left_alone(restorer):
+    restorer.add("Làm lòng tin, hỏi tô phở đỏ")
+    result = restorer.restore("summarize a long video what to do")
+    assert not result.changed
+    assert result.text == "summarize a long video what to do"
+
+
 def test_texts_typed_without_diacritics_teach_nothing():
     model = DiacriticRestorer()
     model.add("lam sao dang ky")

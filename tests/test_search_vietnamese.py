@@ -12,9 +12,11 @@ from search.vietnamese import (
     fold,
     has_diacritics,
     index_terms,
+    looks_vietnamese,
     normalize,
     phrases,
     tokens,
+    vietnamese_share,
 )
 
 
@@ -43,6 +45,21 @@ def test_has_diacritics_counts_d_stroke_as_one():
     assert has_diacritics("đi")
     assert has_diacritics("ký")
     assert not has_diacritics("dang ky chatgpt")
+
+
+@pytest.mark.parametrize("token", ["thoai", "nguyễn", "nghiêng", "quyết", "khuya", "a", "đăng"])
+def test_vietnamese_syllables_are_recognised(token):
+    assert looks_vietnamese(token)
+
+
+@pytest.mark.parametrize("token", ["with", "summarize", "chatgpt", "free", "english", "is"])
+def test_other_words_are_not_vietnamese_syllables(token):
+    assert not looks_vietnamese(token)
+
+
+def test_vietnamese_share_tells_english_queries_apart():
+    assert vietnamese_share("cach cai chatgpt vao dien thoai") > 0.8
+    assert vietnamese_share("chatgpt free plan limit reached what to do") < 0.3
 
 
 def test_phrases_split_at_punctuation_and_expand_teencode():
