@@ -40,6 +40,15 @@ test: install
 	  { echo "== again on PostgreSQL ($$url)"; TEST_DATABASE_URL=$$url $(PY) -m pytest -m "not slow"; } || \
 	  echo "== PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL run skipped"
 
+# Production: gunicorn on $(BIND) (PostgreSQL/Redis from DATABASE_URL/REDIS_URL; see docs/).
+serve: install
+	$(FLASK) db upgrade
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py forum.wsgi:app
+
+# An RQ worker for background jobs (needs REDIS_URL); start one or more, on any machine.
+worker: install
+	$(FLASK) jobs worker
+
 test-fast: install
 	$(PY) -m pytest -m "not slow" -x -q
 

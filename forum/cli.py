@@ -5,8 +5,9 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from rq import Worker
 
-from forum import indexing
+from forum import indexing, jobs
 from forum.importer import import_lines
 from forum.models import ROLES
 from forum.seeding import seed
@@ -146,6 +147,42 @@ def train_moderation(data):
     )
 
 
+jobs_cli = AppGroup("jobs", help="Background jobs (Redis/RQ in production).")
+
+
+def _rq_runner():
+    runner = current_app.extensions["jobs"]
+    if runner.mode != "rq":
+        raise click.ClickException("JOBS_MODE is not rq: set REDIS_URL (and JOBS_MODE=rq)")
+    return runner
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def jobs_worker(burst):
+    """Run an RQ worker for the forum's queue (start as many as you like, on any machine)."""
+    runner = _rq_runner()
+    app = current_app._get_current_object()
+    jobs.use_app(app)
+    indexing.search_engine(app).warm()  # load index and model once, before forking
+    worker = Worker([runner.rq_queue()], connection=runner.rq_queue().connection)
+    worker.work(burst=burst, with_scheduler=True)
+
+
+@jobs_cli.command("retry-failed")
+def jobs_retry_failed():
+    """Put every job that used up its retries back on the queue."""
+    count = _rq_runner().retry_failed()
+    click.echo(f"requeued {count} failed jobs")
+
+
+@jobs_cli.command("status")
+def jobs_status():
+    """Queued and failed job counts."""
+    runner = _rq_runner()
+    click.echo(f"queued {runner.rq_queue().count}, failed {runner.failed_registry().count}")
+
+
 def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_command)
@@ -153,3 +190,4 @@ def init_app(app):
     app.cli.add_command(search_cli)
     app.cli.add_command(models_cli)
     app.cli.add_command(moderation_cli)
+    app.cli.add_command(jobs_cli)

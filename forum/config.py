@@ -65,6 +65,10 @@ class Config:
     # Background jobs: "thread" (a worker thread in this process), "inline" (tests), "rq" (Redis)
     JOBS_MODE = "thread"
     REDIS_URL = None
+    JOBS_QUEUE = "forum"
+    JOBS_RETRY_INTERVALS = [5, 30, 120]  # seconds before each retry (RQ)
+    JOBS_TIMEOUT = 1800  # a full reindex can take minutes
+    WEB_WORKERS = 2  # gunicorn processes (make serve)
 
     # Search
     SEARCH_MODEL = "auto"  # "auto" = prepared multilingual-e5-small, else all-MiniLM-L6-v2

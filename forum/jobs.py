@@ -1,6 +1,6 @@
-"""Background work with one interface: inline (tests, scripts) or a worker thread (the embedded
-server). Services enqueue only after their commit, so a job never looks for a row that does not
-exist yet.
+"""Background work with one interface: inline (tests, scripts), a worker thread (the embedded
+server) or Redis/RQ workers (production). Services enqueue only after their commit, so a job never
+looks for a row that does not exist yet, and losing a worker loses no post.
 """
 
 import logging
@@ -8,7 +8,10 @@ import queue
 import threading
 import time
 
+import redis
 from flask import current_app
+from rq import Queue, Retry
+from rq.registry import FailedJobRegistry
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +41,15 @@ class JobRunner:
         self._queue = queue.Queue()
         self._thread = None
         self._lock = threading.Lock()
+        self._rq_queue = None
 
     def enqueue(self, name, *args):
         if name not in JOBS:
             raise KeyError(f"unknown job {name!r}")
         if self.mode == "inline":
             self.run(name, args)
+        elif self.mode == "rq":
+            self._enqueue_rq(name, args)
         else:
             self._ensure_thread()
             self._queue.put((name, args))
@@ -80,6 +86,42 @@ class JobRunner:
                 self._thread = threading.Thread(target=self._work, name="forum-jobs", daemon=True)
                 self._thread.start()
 
+    # Redis/RQ -----------------------------------------------------------------------------
+
+    def rq_queue(self):
+        if self._rq_queue is None:
+            connection = redis.Redis.from_url(
+                self.app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2
+            )
+            self._rq_queue = Queue(self.app.config["JOBS_QUEUE"], connection=connection)
+        return self._rq_queue
+
+    def _enqueue_rq(self, name, args):
+        try:
+            self.rq_queue().enqueue_call(
+                run_job,
+                args=(name, list(args)),
+                retry=Retry(max=self.retries, interval=self.app.config["JOBS_RETRY_INTERVALS"]),
+                timeout=self.app.config["JOBS_TIMEOUT"],
+                failure_ttl=30 * 86400,
+                description=f"{name}{tuple(args)!r}",
+            )
+        except redis.RedisError as error:
+            # The post is already stored; do its follow-up work here rather than not at all.
+            log.warning("Redis unavailable (%s): running job %s%r inline", error, name, args)
+            self.run(name, args)
+
+    def failed_registry(self):
+        return FailedJobRegistry(queue=self.rq_queue())
+
+    def retry_failed(self):
+        """Put every job that used up its retries back on the queue; returns how many."""
+        registry = self.failed_registry()
+        job_ids = registry.get_job_ids()
+        for job_id in job_ids:
+            registry.requeue(job_id)
+        return len(job_ids)
+
     def _work(self):
         while True:
             name, args = self._queue.get()
@@ -89,3 +131,23 @@ class JobRunner:
                 self.run(name, args)
             finally:
                 self._queue.task_done()
+
+
+_worker_app = None
+
+
+def use_app(app):
+    """The app RQ workers run jobs in (set before forking, so models load once per worker)."""
+    global _worker_app
+    _worker_app = app
+
+
+def run_job(name, args):
+    """What an RQ worker executes: one job inside the app; failures raise so RQ retries them."""
+    global _worker_app
+    if _worker_app is None:
+        from forum import create_app  # a worker started without `flask jobs worker`
+
+        _worker_app = create_app()
+    with _worker_app.app_context():
+        return JOBS[name](*args)

@@ -113,7 +113,10 @@ def test_moderators_approve_from_the_queue_and_the_author_is_told(
     client.post(f"/review/{case.id}", data={"action": "approve"})
     assert db.session.get(Post, rude_answer.id).status == "published"
     note = Notification.query.filter_by(user_id=other_member.id, kind="moderation").one()
-    assert "đã được duyệt" in note.data["message"]
+    assert note.data["outcome"] == "approved"
+    auth.logout()
+    auth.login(other_member)
+    assert "đã được duyệt" in client.get("/notifications").get_data(as_text=True)
     assert ModerationEvent.query.filter_by(action="approve").one().actor_id == moderator.id
 
 

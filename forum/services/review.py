@@ -114,7 +114,7 @@ def approve(moderator, case):
         source=case.source,
     )
     if before != "published":
-        _tell_author(post, _("Bài viết của bạn đã được duyệt và hiện cho mọi người."))
+        _tell_author(post, "approved")
     db.session.commit()
     jobs.enqueue("index_thread", post.thread_id)
 
@@ -143,7 +143,7 @@ def reject(moderator, case, note, label="other"):
         case_id=case.id,
         source=case.source,
     )
-    _tell_author(post, _("Bài viết của bạn bị từ chối: %(note)s", note=note))
+    _tell_author(post, "rejected", note=note)
     db.session.commit()
     jobs.enqueue("index_thread", post.thread_id)
 
@@ -227,9 +227,10 @@ def _settle_flags(post, status):
         flag.status = status
 
 
-def _tell_author(post, message):
+def _tell_author(post, outcome, note=None):
+    """The outcome is stored as a code and worded when shown, in the reader's language."""
     notifications.notify(
-        post.author_id, "moderation", thread=post.thread, post=post, message=message
+        post.author_id, "moderation", thread=post.thread, post=post, outcome=outcome, note=note
     )
 
 
@@ -312,9 +313,7 @@ def suspend(moderator, user, days, reason):
         days=days,
         until=user.suspended_until.isoformat(),
     )
-    notifications.notify(
-        user.id, "moderation", message=_("Tài khoản của bạn bị tạm khóa: %(r)s", r=reason)
-    )
+    notifications.notify(user.id, "moderation", outcome="suspended", note=reason)
     db.session.commit()
 
 
@@ -323,7 +322,7 @@ def lift_suspension(moderator, user):
     user.suspended_until = None
     user.suspension_reason = None
     log("unsuspend", actor=moderator, subject_id=user.id)
-    notifications.notify(user.id, "moderation", message=_("Tài khoản của bạn đã được mở khóa."))
+    notifications.notify(user.id, "moderation", outcome="unsuspended")
     db.session.commit()
 
 

@@ -1,0 +1,16 @@
+"""gunicorn settings for `make serve` (production): every value can come from the environment."""
+
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_WORKERS", "2"))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+worker_class = "gthread"
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+accesslog = os.environ.get("ACCESS_LOG", "-")
+# Load the app once in the master and fork: workers share the model's memory pages.
+preload_app = os.environ.get("PRELOAD_APP", "1") == "1"
+max_requests = 5000
+max_requests_jitter = 500

@@ -1,0 +1,16 @@
+"""A job for the fault tests: its first run dies like a killed worker process; the retry succeeds."""
+
+import os
+import signal
+from pathlib import Path
+
+from forum.jobs import job
+
+
+@job
+def crash_once(marker):
+    marker = Path(marker)
+    if not marker.exists():
+        marker.write_text("started")
+        os.kill(os.getpid(), signal.SIGKILL)
+    marker.write_text("done")

@@ -1,0 +1,184 @@
+"""Background jobs: inline, in a worker thread, and on Redis/RQ workers, including faults."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+import rq_crash_job  # noqa: F401  (registers crash_once)
+
+from forum import create_app, jobs
+from forum.extensions import db
+from forum.indexing import search_engine
+from forum.models import ModerationEvent
+from forum.services import accounts, posts
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+HERE = Path(__file__).resolve().parent
+done = []
+
+
+@jobs.job
+def remember(value):
+    done.append(value)
+
+
+@pytest.mark.parametrize("mode", ["inline", "thread"])
+def test_jobs_run_in_both_embedded_modes(app, mode):
+    app.config["JOBS_MODE"] = mode
+    runner = jobs.JobRunner(app)
+    done.clear()
+    runner.enqueue("remember", 42)
+    runner.drain()
+    runner.stop()
+    assert done == [42]
+
+
+def test_a_failing_job_is_retried_then_kept_in_the_failed_list(app, monkeypatch):
+    app.config["JOBS_MODE"] = "thread"
+    runner = jobs.JobRunner(app)
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
+    attempts = []
+
+    @jobs.job
+    def always_fails():
+        attempts.append(1)
+        raise RuntimeError("index is locked")
+
+    runner.enqueue("always_fails")
+    runner.drain()
+    runner.stop()
+    assert len(attempts) == runner.retries
+    assert runner.failed[0][0] == "always_fails"
+
+
+def test_unknown_jobs_are_refused(app):
+    with pytest.raises(KeyError):
+        jobs.JobRunner(app).enqueue("no_such_job")
+
+
+# Redis/RQ ---------------------------------------------------------------------------------
+
+
+def redis_available():
+    try:
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not redis_available(), reason=f"no Redis at {REDIS_URL}")
+
+
+@pytest.fixture
+def rq_settings(tmp_path, classifier_path, request):
+    database = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'forum.db'}"
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": database,
+        "MODERATION_CLASSIFIER_PATH": classifier_path,
+        "JOBS_MODE": "rq",
+        "REDIS_URL": REDIS_URL,
+        "JOBS_QUEUE": f"test-{request.node.name}"[:60],
+        "JOBS_RETRY_INTERVALS": [0],
+    }
+
+
+@pytest.fixture
+def rq_app(rq_settings):
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    app = create_app(rq_settings)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+        search_engine().close()
+
+
+def run_worker(settings):
+    """A burst worker in a separate process: it runs what is queued, then stops."""
+    result = subprocess.run(
+        [sys.executable, str(HERE / "rq_worker.py"), json.dumps(settings)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stderr
+
+
+def fresh_search(app):
+    """What a web node sees once it reopens the index the worker wrote."""
+    app.extensions.pop("search").close()
+    return search_engine()
+
+
+@needs_redis
+def test_posts_wait_for_a_stopped_worker_and_are_indexed_when_it_starts(rq_app, rq_settings):
+    member = accounts.register("chi_hoa", "matkhau-an-toan")
+    titles = [f"Câu hỏi số {n} về kích hoạt VNeID mức hai" for n in range(4)]
+    for title in titles[:2]:
+        posts.ask_question(
+            member,
+            title,
+            "Mình cần hướng dẫn kích hoạt trên điện thoại.",
+            "vneid",
+        )
+    queue = rq_app.extensions["jobs"].rq_queue()
+    assert queue.count > 0  # nothing runs without a worker…
+    for title in titles[2:]:
+        posts.ask_question(member, title, "Mình cần hướng dẫn kích hoạt trên điện thoại.", "vneid")
+    run_worker(rq_settings)  # …until one starts
+    assert queue.count == 0
+    found = fresh_search(rq_app).search("kích hoạt VNeID", mode="keyword", limit=20)
+    assert {hit.title for hit in found.hits} >= set(titles)
+    assert ModerationEvent.query.filter(ModerationEvent.action.like("auto_%")).count() == 4
+
+
+@needs_redis
+def test_a_job_killed_mid_way_is_retried(rq_app, rq_settings, tmp_path):
+    marker = tmp_path / "marker"
+    rq_app.extensions["jobs"].enqueue("crash_once", str(marker))
+    log = run_worker(rq_settings)
+    assert "Work-horse terminated unexpectedly" in log
+    assert marker.read_text() == "done"
+
+
+@needs_redis
+def test_jobs_that_keep_failing_are_replayed_by_retry_failed(rq_app, rq_settings):
+    runner = rq_app.extensions["jobs"]
+    runner.enqueue("index_thread", 999_999_999)  # fine: nothing to index
+    runner.rq_queue().enqueue_call("forum.jobs.run_job", args=("no_such_job", []), retry=None)
+    run_worker(rq_settings)
+    assert runner.failed_registry().count == 1
+    result = rq_app.test_cli_runner().invoke(args=["jobs", "retry-failed"])
+    assert "requeued 1 failed jobs" in result.output
+    assert runner.rq_queue().count == 1
+
+
+def test_redis_down_posting_still_works_and_says_so(rq_settings, caplog):
+    settings = {**rq_settings, "REDIS_URL": "redis://127.0.0.1:1/0"}  # nothing listens there
+    app = create_app(settings)
+    with app.app_context():
+        db.create_all()
+        member = accounts.register("anh_kien", "matkhau-an-toan")
+        thread = posts.ask_question(
+            member,
+            "Redis tắt thì đăng bài có được không?",
+            "Mình thử đăng khi máy chủ hàng đợi bị tắt.",
+            "zalo",
+        )
+        assert thread.question.is_published
+        assert "Redis unavailable" in caplog.text
+        hits = search_engine().search("Redis tắt", mode="keyword").hits
+        assert [hit.question_id for hit in hits] == [thread.id]  # indexed inline instead
+        db.drop_all()
+        db.engine.dispose()
+        search_engine().close()
