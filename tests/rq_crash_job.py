@@ -1,4 +1,4 @@
-"""A job for the fault tests: its first run dies like a killed worker process; the retry succeeds."""
+"""A job for the fault tests: the first run dies like a killed worker; the retry succeeds."""
 
 import os
 import signal
