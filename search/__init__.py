@@ -2,9 +2,14 @@
 
     engine = SearchEngine(index_dir, SentenceTransformerEncoder.from_setting("auto", models_dir))
     engine.sync(all_documents)          # at start-up and on `reindex`, in a background job
+    engine.warm()                       # optional, in a background thread: model + postings
     engine.upsert([doc]); engine.remove(["a:17"])   # after each commit, in a background job
     engine.search("lam sao dang ky chatgpt", tag="chatgpt", limit=10, offset=0)
     engine.similar_questions(draft_title + "\\n" + draft_body, exclude_question_ids=[42])
+    engine.close()
+
+Modules: vietnamese (tokens, folding), keyword (Whoosh index, numpy BM25), vectors (passage
+vectors), restorer (diacritics from the forum's own words), encoders, snippets, engine.
 """
 
 from search.documents import Hit, SearchDocument, SearchResults, SyncReport

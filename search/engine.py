@@ -7,6 +7,7 @@ One writer at a time; searches run concurrently with writes and see each commit 
 
 import contextlib
 import fcntl
+import logging
 import math
 import threading
 import time
@@ -22,6 +23,8 @@ from search.restorer import MIN_VIETNAMESE_SHARE, DiacriticRestorer, Restoration
 from search.snippets import highlight
 from search.vectors import NumpyVectorStore, VectorEntry, VectorStore
 from search.vietnamese import has_diacritics, phrases, vietnamese_share
+
+log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "keyword", "semantic")
 SORTS = ("relevance", "newest")
@@ -102,6 +105,7 @@ class SearchEngine:
         self._restorer_unsaved = 0
         self._has_written = False  # a writing process keeps its own restorer up to date
         self._closed = False
+        self._encoder_error: bool | None = None  # None until the encoder has been tried
         self._last_refresh = time.monotonic()
 
     # Writing -------------------------------------------------------------------------------
@@ -350,6 +354,8 @@ class SearchEngine:
         if understood.terms.is_empty():
             return SearchResults([], 0, query, mode, restored_text)
         filters = Filters(tag, kind, answered, accepted, date_from, date_to)
+        if mode != "keyword" and not self._encoder_works():
+            mode = "keyword"  # the model failed to load: keyword results beat an error page
         if mode == "keyword":
             matches, total = self.keyword.search(
                 understood.terms, filters, limit=limit, offset=offset,
@@ -391,6 +397,17 @@ class SearchEngine:
         )
         return fused, {}
 
+    def _encoder_works(self) -> bool:
+        """False (and logged once) if the encoder cannot encode, e.g. its model is missing."""
+        if self._encoder_error is None:
+            try:
+                self.encoder.encode_queries(["kiểm tra"])
+                self._encoder_error = False
+            except Exception:
+                log.exception("Semantic search is off: the encoder %s fails", self.encoder.name)
+                self._encoder_error = True
+        return not self._encoder_error
+
     def _semantic(self, understood: UnderstoodQuery, filters: Filters, k: int):
         vector = self.encoder.encode_queries([understood.semantic_text])[0]
         allowed = None if filters == Filters() else self.keyword.filtered_doc_ids(filters)
@@ -413,7 +430,7 @@ class SearchEngine:
             return []
         pool = max(self.candidates // 2, limit * 6)
         matches, _total = self.keyword.search(understood.terms, Filters(), limit=pool)
-        semantic = self._semantic(understood, Filters(), pool)
+        semantic = self._semantic(understood, Filters(), pool) if self._encoder_works() else []
         documents = {m.doc_id: m.document for m in matches}
         documents.update(
             self.keyword.documents_by_id([d for d, _s in semantic if d not in documents])

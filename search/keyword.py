@@ -133,17 +133,6 @@ class Filters:
     date_from: datetime | None = None
     date_to: datetime | None = None
 
-    def matches(self, doc: SearchDocument) -> bool:
-        answered = doc.kind == "answer" or doc.answer_count > 0
-        return (
-            (self.tag is None or self.tag in doc.tags)
-            and (self.kind is None or doc.kind == self.kind)
-            and (self.answered is None or answered == self.answered)
-            and (self.accepted is None or doc.has_accepted == self.accepted)
-            and (self.date_from is None or doc.created_at >= self.date_from)
-            and (self.date_to is None or doc.created_at <= self.date_to)
-        )
-
 
 @dataclass(frozen=True)
 class QueryTerms:

@@ -8,6 +8,7 @@ import pytest
 
 from search import FakeEncoder, SearchDocument, SearchEngine
 from search.engine import RESTORER_FILE, reciprocal_rank_fusion
+from search.restorer import DiacriticRestorer
 
 START = datetime(2025, 5, 1, tzinfo=UTC)
 FILLER = (
@@ -146,6 +147,14 @@ def test_restorer_learns_from_indexed_documents(engine):
     assert engine.search("sau benh").restored_query == "sâu bệnh"
 
 
+def test_rebuild_restorer_counts_the_indexed_documents_again(engine):
+    engine.restorer = DiacriticRestorer()
+    assert engine.search("lam sao dang ky").restored_query is None
+    engine.rebuild_restorer()
+    assert engine.search("lam sao dang ky").restored_query == "làm sao đăng ký"
+    assert "rebuilt the diacritics restorer" not in engine.sync(CORPUS).notes
+
+
 def test_a_second_engine_on_the_same_directory_sees_changes_after_refresh(engine, tmp_path):
     reader = SearchEngine(tmp_path / "index", FakeEncoder())
     engine.upsert([question(6, "Gemini dùng thử", "Gemini có miễn phí không?")])
@@ -255,6 +264,24 @@ def test_hybrid_beats_each_mode_alone(tmp_path):
     assert semantic[0] != "q:2" and semantic.index("q:2") < semantic.index("q:1")
     assert hybrid[0] == "q:2"
     engine.close()
+
+
+class BrokenEncoder(FakeEncoder):
+    def encode_queries(self, texts):
+        raise OSError("model folder missing")
+
+
+def test_a_broken_model_falls_back_to_keyword_search(tmp_path, caplog):
+    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine.sync(CORPUS)
+    engine.close()
+    broken = SearchEngine(tmp_path / "index", BrokenEncoder())
+    results = broken.search("lừa đảo chuyển tiền")
+    assert results.mode == "keyword"
+    assert ids(results)[0] in {"q:3", "a:31"}
+    assert broken.similar_questions("cuộc gọi lừa đảo")[0].question_id == 3
+    assert "Semantic search is off" in caplog.text
+    broken.close()
 
 
 # Similar questions ---------------------------------------------------------------------------

@@ -157,6 +157,24 @@ def test_fast_posting_reader_agrees_with_whoosh(tmp_path):
     keyword.close()
 
 
+def test_cached_postings_rank_like_a_fresh_index(tmp_path):
+    keyword = KeywordIndex(tmp_path / "k")
+    keyword.write(delete=[], add=DOCS)
+    assert keyword.warm(min_share=0.0) > 0
+    before = search(keyword, "điện thoại chatgpt")
+    # Much longer bodies shift the average field length, which cached impacts depend on.
+    long_body = " ".join(["chè xanh Thái Nguyên"] * 60)
+    keyword.write(delete=[], add=[doc(f"q:{n}", "Chè", long_body) for n in range(10, 30)])
+    fresh = KeywordIndex(tmp_path / "k")
+    query = QueryTerms.from_phrases(phrases("điện thoại chatgpt"), typed_with_diacritics=True)
+    cached_matches, _ = keyword.search(query, Filters(), limit=10)
+    fresh_matches, _ = fresh.search(query, Filters(), limit=10)
+    assert [m.doc_id for m in cached_matches] == [m.doc_id for m in fresh_matches] == before[0]
+    assert [m.score for m in cached_matches] == pytest.approx([m.score for m in fresh_matches])
+    fresh.close()
+    keyword.close()
+
+
 def test_snippet_marks_matches_ignoring_diacritics_and_escapes_html():
     text = "Bạn <b>vào</b> trang rồi bấm Đăng ký & xác nhận email."
     html = highlight(text, {"dang", "ky"})
