@@ -6,7 +6,9 @@ are chosen inside training by cross-validation, never on the held-out part), the
 Moderator (lexicon + rules + classifier) and the classifier alone on the held-out part.
 
 "Needs a human" means action review or reject for a post labelled anything but clean.
-Targets: recall >= 0.85 with a false-positive rate <= 3% on clean posts.
+Targets: recall >= 0.85 with a false-positive rate <= 3% on clean posts. Short clean posts
+(at most SHORT_WORDS words: thanks, one-line answers, titles) are also counted on their own,
+since a classifier can learn "short" as a sign of abuse.
 
     python bench/moderation_quality.py [--seed 20250301] [--test-size 0.25] [--show-errors]
 """
@@ -28,9 +30,19 @@ from moderation.verdict import ACTIONS  # noqa: E402
 
 TARGET_RECALL = 0.85
 TARGET_FPR = 0.03
+SHORT_WORDS = 12
+SHORT_CLEAN = "clean, short"
 
 
-def needs_human_figures(labels: list[str], actions: list[str]) -> dict:
+def with_short_clean(texts: list[str], labels: list[str]) -> list[str]:
+    """The labels, with clean posts of at most SHORT_WORDS words relabelled SHORT_CLEAN."""
+    return [
+        SHORT_CLEAN if label == CLEAN and len(text.split()) <= SHORT_WORDS else label
+        for text, label in zip(texts, labels, strict=True)
+    ]
+
+
+def needs_human_figures(texts: list[str], labels: list[str], actions: list[str]) -> dict:
     flagged = [label != CLEAN for label in labels]
     held = [action != "allow" for action in actions]
     true_positive = sum(f and h for f, h in zip(flagged, held, strict=True))
@@ -43,6 +55,9 @@ def needs_human_figures(labels: list[str], actions: list[str]) -> dict:
     by_label: dict[str, list[bool]] = defaultdict(list)
     for label, was_held in zip(labels, held, strict=True):
         by_label[label].append(was_held)
+    for label, was_held in zip(with_short_clean(texts, labels), held, strict=True):
+        if label == SHORT_CLEAN:
+            by_label[label].append(was_held)
     return {
         "precision": precision,
         "recall": recall,
@@ -58,8 +73,8 @@ def needs_human_figures(labels: list[str], actions: list[str]) -> dict:
     }
 
 
-def print_figures(title: str, labels: list[str], actions: list[str]) -> dict:
-    figures = needs_human_figures(labels, actions)
+def print_figures(title: str, texts: list[str], labels: list[str], actions: list[str]) -> dict:
+    figures = needs_human_figures(texts, labels, actions)
     met = figures["recall"] >= TARGET_RECALL and figures["false_positive_rate"] <= TARGET_FPR
     print(f"\n== {title} ==")
     print(
@@ -71,7 +86,8 @@ def print_figures(title: str, labels: list[str], actions: list[str]) -> dict:
     print("held (review or reject) by label:")
     for label, rate in figures["held_by_label"].items():
         print(
-            f"  {label:10s} {rate:.3f}" + ("   <- pass rate is 1 - this" if label == CLEAN else "")
+            f"  {label:12s} {rate:.3f}"
+            + ("   <- pass rate is 1 - this" if label in (CLEAN, SHORT_CLEAN) else "")
         )
     print("actions by label:")
     print("  " + " " * 10 + "".join(f"{action:>8s}" for action in ACTIONS))
@@ -144,9 +160,12 @@ def main() -> None:
         f"(cross-validated on training: recall {report.cv_recall:.3f}, "
         f"FPR {report.cv_false_positive_rate:.3%})"
     )
-    print_figures("full pipeline (lexicon + rules + classifier)", test_labels, run["pipeline"])
-    print_figures("classifier alone", test_labels, run["classifier"])
-    print_figures("lexicon and rules alone (no classifier)", test_labels, run["rules"])
+    texts = run["texts"]
+    print_figures(
+        "full pipeline (lexicon + rules + classifier)", texts, test_labels, run["pipeline"]
+    )
+    print_figures("classifier alone", texts, test_labels, run["classifier"])
+    print_figures("lexicon and rules alone (no classifier)", texts, test_labels, run["rules"])
 
     print("\nheld posts by check (a post may be held by several):")
     by_check: dict[str, Counter] = defaultdict(Counter)
@@ -173,13 +192,15 @@ def main() -> None:
         print(f"\n== {args.repeats} splits (recall / FPR on clean) ==")
         print(f"  {'seed':>10s}   {'pipeline':>15s}   {'classifier':>15s}   {'rules':>15s}")
         totals: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        held_by_label: dict[str, list[dict[str, float]]] = defaultdict(list)
         for seed in range(args.seed, args.seed + args.repeats):
             split = (
                 run if seed == args.seed else evaluate(rows, seed, args.test_size, hard_negatives)
             )
             cells = []
             for name in ("pipeline", "classifier", "rules"):
-                figures = needs_human_figures(split["labels"], split[name])
+                figures = needs_human_figures(split["texts"], split["labels"], split[name])
+                held_by_label[name].append(figures["held_by_label"])
                 pair = (figures["recall"], figures["false_positive_rate"])
                 totals[name].append(pair)
                 cells.append(f"{pair[0]:.3f} / {pair[1]:.3f}")
@@ -189,6 +210,14 @@ def main() -> None:
             for v in totals.values()
         ]
         print(f"  {'mean':>10s}   " + "   ".join(f"{cell:>15s}" for cell in means))
+        print(f"\nmean held rate by label over the {args.repeats} splits:")
+        print(f"  {'':12s}" + "".join(f"{name:>12s}" for name in held_by_label))
+        for label in held_by_label["pipeline"][0]:
+            rates = [
+                sum(split[label] for split in splits) / len(splits)
+                for splits in held_by_label.values()
+            ]
+            print(f"  {label:12s}" + "".join(f"{rate:12.3f}" for rate in rates))
 
 
 if __name__ == "__main__":

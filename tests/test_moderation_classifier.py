@@ -116,14 +116,23 @@ def test_training_needs_both_clean_and_flagged_rows(tmp_path):
         train_classifier([(text, "clean") for text in CLEAN], tmp_path / "m.joblib")
 
 
-def test_a_model_from_another_scikit_learn_is_refused(trained, tmp_path):
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("sklearn_version", "0.1", "scikit-learn 0.1"),
+        ("features", "char_wb 2-5 TF-IDF", "other features: char_wb 2-5 TF-IDF"),
+    ],
+)
+def test_a_model_from_another_scikit_learn_or_other_features_is_refused(
+    trained, tmp_path, key, value, message
+):
     _, path = trained
     copy = tmp_path / "old.joblib"
     copy.write_bytes(path.read_bytes())
     metadata = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    metadata["sklearn_version"] = "0.1"
+    metadata[key] = value
     copy.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
-    with pytest.raises(ValueError, match="scikit-learn 0.1"):
+    with pytest.raises(ValueError, match=message):
         ToxicityClassifier.load(copy)
 
 
@@ -198,6 +207,22 @@ def test_a_missing_model_is_trained_once_from_the_labelled_set(tmp_path, caplog,
     # A second process finds the saved model and does not train again.
     ClassifierLoader(model_path, lambda: read_labelled_csv(data))()
     assert len(calls) == 1
+
+
+def test_a_model_built_with_other_features_is_retrained(trained, tmp_path, caplog):
+    _, path = trained
+    stale = tmp_path / "toxicity.joblib"
+    stale.write_bytes(path.read_bytes())
+    metadata = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    stale.with_suffix(".json").write_text(
+        json.dumps({**metadata, "features": "char_wb 2-5 TF-IDF", "trained_at": "then"}),
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING, logger="moderation.classifier"):
+        model = ClassifierLoader(stale, lambda: TINY_SET)()
+    assert "retraining" in caplog.text
+    assert model.metadata["features"] == classifier_module.FEATURES
+    assert model.metadata["trained_at"] != "then"
 
 
 def test_a_failed_load_is_remembered_instead_of_retried_on_every_post(tmp_path):

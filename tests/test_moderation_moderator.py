@@ -2,6 +2,7 @@
 failing check holds the post for review instead of publishing it or raising."""
 
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -17,8 +18,10 @@ from moderation import (
     Span,
     Verdict,
     train_classifier,
+    training_rows,
 )
 from moderation.similar import SimilarQuestionsCheck
+from moderation.text import fold
 from tests.test_moderation_classifier import TINY_SET
 from tests.test_moderation_lexicon import ORDINARY
 
@@ -243,9 +246,79 @@ def test_phrases_named_in_the_issue_are_published_by_the_full_pipeline(real_mode
     assert verdict.action == "allow", verdict.reasons
 
 
+# Ordinary short replies: thanks, follow-ups, one-line answers, fragments. A classifier that
+# learns "short" as a sign of abuse, or "đủ"/"du" as "đụ", holds them. Written for this test;
+# none of them is in the training data (checked below), so passing them is not memorised.
+SHORT_REPLIES = [
+    # reported by the lead
+    "Câu trả lời thứ nhất, khá đầy đủ.",
+    "Một câu trả lời của người khác.",
+    "Trả lời từ bot, đủ dài.",
+    "điện toán đám mây là gì",
+    "đi du lịch Đà Lạt",
+    "mua xe 125cc",
+    "Số của mình: 0987 654 321",
+    # thanks and follow-ups
+    "Cảm ơn anh, em làm theo được rồi ạ",
+    "mình cũng định hỏi y chang vậy",
+    "Bài viết công phu quá, đọc dần dần",
+    "Vâng, em hiểu rồi ạ",
+    "Hay đấy, mình sẽ thử",
+    "Tuyệt vời, cảm ơn chia sẻ",
+    "Thanks bạn, giải thích rõ ràng ghê",
+    "Đã sửa được, cảm ơn cả nhà",
+    "ko dc ban oi, van bao loi",
+    "mình dùng bản free thôi",
+    "Chiều mai mình rảnh, gọi nhé",
+    # one-line answers
+    "Bấm vào nút Chia sẻ ở góc phải",
+    "Đổi mật khẩu xong là ổn",
+    "Link tải ở bài ghim đầu nhóm",
+    "Dán vào ô tìm kiếm là ra",
+    "Sai cú pháp rồi bạn",
+    "Ổ đĩa C bị đầy thì làm sao?",
+    "Chè Tân Cương pha nước 90 độ",
+    "Pha 500ml nước là vừa",
+    "Ngủ sớm đi bạn, mai làm tiếp",
+    # words that lose their meaning without diacritics or look like something vulgar
+    "đủ xài rồi bạn ơi",
+    "Dù không được nhưng vẫn cảm ơn",
+    "du lich Moc Chau mua nao dep",
+    "Đu idol bằng AI cũng vui",
+    "tiền cắc đổi ở đâu vậy",
+    "Các bạn cho mình xin tên app với",
+    "Chim trong lồng hót hay quá",
+    "2 lon nước ngọt thôi",
+    "buoi chieu nay co hop khong",
+    "Bé Cu nhà mình 3 tuổi rồi",
+    "Đeo kính vào đọc cho đỡ mỏi mắt",
+    "Vai trò của AI trong giáo dục",
+    "Máy giặt kêu to quá",
+    "Bố mình 70 tuổi cũng học được",
+    "Đụng hàng với bạn rồi haha",
+    "ung dung nay dung tot khong",
+]
+
+
+def words_folded(text: str) -> str:
+    return " ".join(re.findall(r"\w+", fold(text)))
+
+
+def test_short_replies_are_not_in_the_training_data():
+    training = {words_folded(text) for text, _ in training_rows(ModerationConfig())}
+    assert [text for text in SHORT_REPLIES if words_folded(text) in training] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", SHORT_REPLIES)
+def test_ordinary_short_replies_are_published(real_moderator, text):
+    verdict = real_moderator.check(text)
+    assert verdict.action == "allow", verdict.reasons
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_phrases_are_never_rejected(real_moderator, text):
-    # The classifier may hold a few very short snippets ("điện toán đám mây là gì") for review;
-    # nothing ordinary is ever refused.
+    # The classifier may still hold a few snippets typed without diacritics ("dien toan dam may
+    # la gi" reads like "mày là gì") for review; nothing ordinary is ever refused.
     assert real_moderator.check(text).action != "reject"
