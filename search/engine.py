@@ -87,7 +87,7 @@ class SearchEngine:
         vector_store: VectorStore | None = None,
         restore_diacritics: bool = True,
         candidates: int = 100,
-        posting_cache_mb: int = 128,
+        posting_cache_mb: int = 160,
         refresh_seconds: float = 1.0,
         restorer_save_every: int = 500,
     ):
