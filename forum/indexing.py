@@ -153,6 +153,7 @@ def sync_index():
 @job
 def sync_search_index():
     sync_index()
+    search_engine().warm()
 
 
 def drop_index():
@@ -166,7 +167,8 @@ def drop_index():
 
 
 def sync_on_first_request(app):
-    """Check the index against the database once the server is up, in the background."""
+    """Once the server is up, in the background: check the index against the database, and
+    load the models, so no member's first search or post waits for them."""
     state = {"done": False}
 
     @app.before_request
@@ -174,3 +176,4 @@ def sync_on_first_request(app):
         if not state["done"]:
             state["done"] = True
             jobs.enqueue("sync_search_index")
+            jobs.enqueue("warm_moderation")

@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from forum import jobs
 from forum.extensions import db
 from forum.models import ModerationEvent, Post, ReviewCase, utcnow
 from forum.services.audit import log
@@ -48,6 +49,12 @@ def moderator():
         if key not in _moderators:
             _moderators[key] = Moderator(config)
         return _moderators[key]
+
+
+@jobs.job
+def warm_moderation():
+    """Load (or, the first time, train) the classifier before anyone posts."""
+    moderator().check("khởi động")
 
 
 def forget_moderators():
