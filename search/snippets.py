@@ -16,7 +16,11 @@ def highlight(text: str, query_words: set[str], *, window: int = 30) -> str:
     typed without them still shows where it matched.
     """
     text = unicodedata.normalize("NFC", text)
-    spans = [(m.start(), m.end(), fold(m.group().lower())) for m in _WORD.finditer(text)]
+    folded = fold(text.lower())
+    if len(folded) == len(text):  # true for Vietnamese: fold and search the whole text once
+        spans = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(folded)]
+    else:  # a few characters (such as "İ") change length when lowercased
+        spans = [(m.start(), m.end(), fold(m.group().lower())) for m in _WORD.finditer(text)]
     if not spans:
         return html.escape(text)
     hits = [word in query_words for _start, _end, word in spans]

@@ -183,6 +183,11 @@ def test_snippet_marks_matches_ignoring_diacritics_and_escapes_html():
     assert "<b>" not in html
 
 
+def test_snippet_handles_characters_that_change_length_when_lowercased():
+    html = highlight("İstanbul và Đà Lạt", {"da", "lat"})
+    assert html == "İstanbul và <mark>Đà</mark> <mark>Lạt</mark>"
+
+
 def test_snippet_is_the_window_around_the_matches():
     words = [f"từ{i}" for i in range(100)]
     words[70] = "chè"
