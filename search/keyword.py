@@ -212,6 +212,10 @@ class Leaf:
     word: int
 
 
+def _idf(doc_count: int, frequency: int) -> float:
+    return float(np.log(1 + (doc_count - frequency + 0.5) / (frequency + 0.5)))
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -221,6 +225,7 @@ class KeywordMatch:
     doc_id: str
     score: float
     document: SearchDocument | None  # None when asked for ids only
+    coverage: float  # share of the query's words (weighted by rarity) the document contains
 
 
 class _PostingCache:
@@ -450,11 +455,11 @@ class KeywordIndex:
             page = ranked[offset : offset + limit]
             matches = []
             with snapshot.lock:
-                for docnum, score, doc_id in page:
+                for docnum, score, doc_id, coverage in page:
                     document = None
                     if with_documents:
                         document = stored_to_document(snapshot.searcher.stored_fields(docnum))
-                    matches.append(KeywordMatch(doc_id, score, document))
+                    matches.append(KeywordMatch(doc_id, score, document, coverage))
             return matches, total
         finally:
             self._release(snapshot)
@@ -473,7 +478,13 @@ class KeywordIndex:
             }
         for (_segment, field, term), (ids, _impact, _average) in postings.items():
             df[field, term] = df.get((field, term), 0) + len(ids)
-        candidates: list[tuple[float, int, float, int, int]] = []  # key, docnum, score, seg, local
+        # Each word's weight for coverage: its idf in the folded body (rare words count more).
+        word_weights = np.zeros(max(word_count, 1), np.float32)
+        for leaf in leaves:
+            if leaf.field == "body_f" and 0 <= leaf.word < word_count:
+                word_weights[leaf.word] = _idf(doc_count, df[leaf.field, leaf.term])
+        word_weights /= max(float(word_weights.sum()), 1e-9)
+        candidates: list[tuple] = []  # key, docnum, score, segment position, local, words
         total = 0
         for position, (segment_id, reader, offset, arrays, alive) in enumerate(snapshot.segments):
             scores = np.zeros(arrays.count, np.float32)
@@ -482,8 +493,7 @@ class KeywordIndex:
                 ids, impact, _average = postings[segment_id, leaf.field, leaf.term]
                 if len(ids) == 0:
                     continue
-                frequency = df[leaf.field, leaf.term]
-                idf = np.log(1 + (doc_count - frequency + 0.5) / (frequency + 0.5))
+                idf = _idf(doc_count, df[leaf.field, leaf.term])
                 scores[ids] += np.float32(idf * leaf.boost) * impact
                 # An exact match is also a folded match, which already marked the word.
                 if leaf.word >= 0 and leaf.field not in EXACT_FIELDS:
@@ -504,15 +514,17 @@ class KeywordIndex:
                 top = np.arange(len(matched))
             candidates.extend(
                 (float(keys[i]), int(matched[i]) + offset, float(final[i]), position,
-                 int(matched[i]))
+                 int(matched[i]), int(words[matched[i]]))
                 for i in top
             )
         candidates.sort(key=lambda item: (-item[0], item[1]))
         ranked = []
+        bits = np.uint32(1) << np.arange(len(word_weights), dtype=np.uint32)
         with snapshot.lock:
-            for _key, docnum, score, position, local in candidates[:wanted]:
+            for _key, docnum, score, position, local, word_mask in candidates[:wanted]:
                 _segment_id, reader, _offset, arrays, _alive = snapshot.segments[position]
-                ranked.append((docnum, score, arrays.doc_ids(reader)[local]))
+                coverage = float(word_weights[(np.uint32(word_mask) & bits) > 0].sum())
+                ranked.append((docnum, score, arrays.doc_ids(reader)[local], coverage))
         return ranked, total
 
     def warm(

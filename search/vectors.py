@@ -49,6 +49,8 @@ class VectorStore(Protocol):
         self, vector: np.ndarray, k: int, allowed: set[str] | None = None
     ) -> list[tuple[str, float]]: ...
 
+    def typical_similarity(self, vector: np.ndarray) -> float: ...
+
     def save(self) -> None: ...
 
     def refresh(self) -> None: ...
@@ -132,6 +134,23 @@ class NumpyVectorStore:
             if len(best) >= candidates or top is None:
                 return list(best.items())
             take = min(matrix.size, take * 4)
+
+    def typical_similarity(self, vector: np.ndarray, sample: int = 2000) -> float:
+        """The median similarity of `vector` to the stored passages (a spread-out sample).
+
+        What "unrelated" scores for this query and this encoder: e5 gives unrelated texts
+        about 0.75, MiniLM about 0.1, so raw cosines are not comparable; distances from
+        this floor are.
+        """
+        matrix = self._matrix
+        if matrix.size == 0:
+            return 0.0
+        step = max(1, matrix.size // sample)
+        rows = matrix.vectors[: matrix.size : step]
+        live = matrix.row_slot[: matrix.size : step] >= 0
+        if not live.any():
+            return 0.0
+        return float(np.median(rows[live] @ vector.astype(np.float32, copy=False)))
 
     # Writing -------------------------------------------------------------------------------
 

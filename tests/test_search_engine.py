@@ -312,6 +312,13 @@ def test_a_much_better_match_beats_an_answered_one(tmp_path):
     engine.close()
 
 
+def test_similar_question_scores_are_absolute(engine):
+    duplicate = engine.similar_questions(f"{Q3.title}\n{Q3.body}")
+    assert duplicate[0].question_id == 3 and duplicate[0].score >= 0.8
+    unrelated = engine.similar_questions("Nấu phở bò thế nào cho ngon?")
+    assert all(0.0 <= hit.score < 0.5 for hit in unrelated)
+
+
 def test_similar_questions_count_answers_for_their_thread_and_honour_exclusions(engine):
     similar = engine.similar_questions("cúp máy báo công an phường")
     assert similar[0].question_id == 3 and similar[0].doc_id == "q:3"

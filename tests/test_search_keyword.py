@@ -98,6 +98,14 @@ def test_filters(index, filters, expected):
     assert total == len(expected)
 
 
+def test_matches_tell_the_share_of_query_words_they_contain(index):
+    terms = QueryTerms.from_phrases(phrases("lừa đảo chuyển tiền xyz"), typed_with_diacritics=True)
+    matches, _total = index.search(terms, Filters(), limit=1)
+    assert matches[0].doc_id == "q:4"
+    # Every word but "xyz", which no document has; rare words weigh more, so it weighs most.
+    assert 0.4 < matches[0].coverage < 0.8
+
+
 def test_newest_first_requires_every_word(index):
     ids, total = search(index, "điện thoại", newest_first=True)
     assert ids == ["q:4", "q:2"]

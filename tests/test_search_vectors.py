@@ -129,3 +129,10 @@ def test_many_documents_keep_exact_top_k(tmp_path):
     expected = np.argsort(-(matrix @ query))[:10]
     assert [d for d, _s in vectors.search(query, k=10)] == [f"d:{i}" for i in expected]
     vectors.close()
+
+
+def test_typical_similarity_is_the_median_over_stored_passages(store):
+    # Similarities of unit(1, 0, 0) to the four passages: 1.0, 0.0, ~0.99, 0.0.
+    assert store.typical_similarity(unit(1, 0, 0)) == pytest.approx(0.5, abs=0.01)
+    store.remove(["q:1", "a:1", "q:2"])
+    assert store.typical_similarity(unit(1, 0, 0)) == 0.0
