@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from search.documents import SearchDocument
-from search.keyword import Filters, KeywordIndex, QueryTerms, _posting_arrays
+from search.keyword import Filters, KeywordIndex, QueryTerms
+from search.postings import posting_arrays
 from search.snippets import highlight
 from search.vietnamese import has_diacritics, phrases
 
@@ -151,7 +152,7 @@ def test_fast_posting_reader_agrees_with_whoosh(tmp_path):
     many = [doc(f"q:{i}", f"Câu {i}", "chè " * (1 + i % 3)) for i in range(1, 400)]
     keyword.write(delete=[], add=many)
     reader = keyword.index.reader()
-    ids, weights = _posting_arrays(reader.postings("body_f", "che"))
+    ids, weights = posting_arrays(reader.postings("body_f", "che"))
     expected = reader.postings("body_f", "che")
     expected_ids, expected_weights = [], []
     while expected.is_active():
