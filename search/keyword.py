@@ -357,7 +357,8 @@ class KeywordIndex:
         word_weights = np.zeros(max(word_count, 1), np.float32)
         for leaf in leaves:
             if leaf.field == "body_f" and 0 <= leaf.word < word_count:
-                word_weights[leaf.word] = _idf(doc_count, df[leaf.field, leaf.term])
+                # .get: an index with no segments yet (nothing indexed) has no postings at all
+                word_weights[leaf.word] = _idf(doc_count, df.get((leaf.field, leaf.term), 0))
         word_weights /= max(float(word_weights.sum()), 1e-9)
         candidates: list[tuple] = []  # key, docnum, score, segment position, local, words
         total = 0

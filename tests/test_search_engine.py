@@ -202,6 +202,15 @@ def test_bad_queries_never_raise(engine, mode, query):
 
 
 @pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_an_empty_index_answers_with_nothing(tmp_path, mode):
+    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+    results = engine.search("đăng ký tài khoản", mode=mode, tag="chatgpt")
+    assert (results.hits, results.total) == ([], 0)
+    assert engine.similar_questions("Làm sao đăng ký tài khoản ChatGPT?") == []
+    engine.close()
+
+
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
 def test_every_mode_honours_filters(engine, mode):
     results = engine.search("đăng ký tài khoản chatgpt lừa đảo", mode=mode, tag="lua-dao")
     assert set(ids(results)) <= {"q:3", "a:31"} and results.hits
