@@ -30,7 +30,7 @@ install: $(STAMP)
 # Create or upgrade the database, load the demo content (idempotent), serve on 127.0.0.1:5000.
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) seed
+	$(FLASK) seed --no-index  # the server brings the index in step in the background
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # The whole suite on SQLite, then again on PostgreSQL when a server answers on 127.0.0.1:5432.

@@ -61,7 +61,9 @@ def set_role(username, role):
 
 
 @click.command("seed")
-def seed_command():
+@click.option("--index/--no-index", default=True, show_default=True,
+              help="Bring the search index in step afterwards (a starting server also does).")
+def seed_command(index):
     """Load the demo content in seed/ (idempotent)."""
     added, report = seed()
     click.echo(
@@ -70,11 +72,15 @@ def seed_command():
     )
     for line, message in report.errors:
         click.echo(f"seed line {line}: {message}", err=True)
+    if index:
+        sync_and_report()
 
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_command(path):
+@click.option("--index/--no-index", default=True, show_default=True,
+              help="Bring the search index in step afterwards.")
+def import_command(path, index):
     """Import threads from a JSON Lines file; bad lines are reported and skipped."""
     with path.open(encoding="utf-8") as handle:
         report = import_lines(handle)
@@ -95,9 +101,13 @@ def reindex(full):
     """Make the search index equal to the database (re-embeds only changed text)."""
     if full:
         indexing.drop_index()
+    sync_and_report()
+
+
+def sync_and_report():
     report = indexing.sync_index()
     click.echo(
-        f"indexed: {report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"search index: {report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged, {report.embedded_passages} passages embedded "
         f"in {report.seconds:.1f}s"
     )

@@ -138,7 +138,10 @@ def all_documents(batch=500):
 
 def sync_index():
     """Bring the index in step with the database; re-embeds only text that changed."""
-    report = search_engine().sync(all_documents())
+    # Its own app context, hence its own session: the batches it reads and forgets are not
+    # the caller's objects.
+    with current_app.app_context():
+        report = search_engine().sync(all_documents())
     log.info(
         "search index in step: %d added, %d updated, %d removed, %d unchanged (%.1fs)",
         report.added,

@@ -87,17 +87,17 @@ def make_user(app):
 
 @pytest.fixture
 def member(make_user):
-    return make_user("hoa_tancuong")
+    return make_user("hoa_thanh_vien")
 
 
 @pytest.fixture
 def other_member(make_user):
-    return make_user("minh_thpt")
+    return make_user("minh_thanh_vien")
 
 
 @pytest.fixture
 def moderator(make_user):
-    return make_user("dieuhanh_lan", role="moderator")
+    return make_user("dieu_hanh_vien", role="moderator")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ answers: they are stored apart, labelled as automatic, and link to their source.
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,12 +26,13 @@ from forum.services import notifications
 from forum.services.errors import PermissionDenied, ValidationError
 from forum.services.reputation import refresh_reputation
 from forum.services.searching import search_engine, similar_questions
+from search.vietnamese import fold
 
 NEIGHBOURS = 8
 ACCEPTED_BONUS = 0.25
 VOTES_BONUS = 0.10  # at 10 or more upvotes
 RECENCY_BONUS = 0.05  # fades over a year
-NOT_RELEVANT_PENALTY = 0.50  # per "not relevant" from an asker of a very similar question
+NOT_RELEVANT_PENALTY = 1.0  # times the closeness of the question it was called "not relevant" on
 MAX_SENTENCES = 12
 FEEDBACK = ("solved", "not_relevant")
 
@@ -72,7 +74,7 @@ def rank(title, body, *, exclude_thread_id=None, limit=3):
         scored.append((score, answer))
     scored.sort(key=lambda item: (-item[0], item[1].id))
     chosen = _one_per_thread_first(scored, limit)
-    passages = best_passages(query, [answer for _score, answer in chosen], encoder)
+    passages = best_passages(text, query, [answer for _score, answer in chosen], encoder)
     return [
         Candidate(answer, similarity[answer.thread_id], score, passage)
         for (score, answer), passage in zip(chosen, passages, strict=True)
@@ -126,35 +128,57 @@ def _not_relevant_penalties(query, answer_ids, encoder, similarity):
 
 
 _SENTENCE = re.compile(r"(?<=[.!?…:])\s+|\n+")
+SENTENCES_PER_ANSWER = 4  # preselected by shared words before the encoder reads them
+_sentence_vectors = {}  # (answer id, last change) -> {sentence index: vector}
+_CACHE_SIZE = 4000
+_cache_lock = threading.Lock()
 
 
 def sentences(text):
     return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 2]
 
 
-def best_passages(query, answers, encoder):
-    """For each answer, its one or two sentences most similar to the question."""
-    split = [sentences(plain_text(answer.body_html))[:MAX_SENTENCES] for answer in answers]
-    flat = [sentence for parts in split for sentence in parts]
-    if not flat:
-        return ["" for _ in answers]
-    similarities = encoder.encode_passages(flat) @ query
-    passages, start = [], 0
-    for parts in split:
-        scores = similarities[start : start + len(parts)]
-        start += len(parts)
-        if not parts:
+def best_passages(query_text, query, answers, encoder):
+    """For each answer, its sentence (with the next one, for steps) most similar to the question.
+
+    The few sentences sharing most words with the question are compared by embeddings. Sentence
+    vectors are kept per answer, so a popular answer suggested again costs little encoding.
+    """
+    words = set(fold(query_text).lower().split())
+    plans, missing = [], []
+    for answer in answers:
+        key = (answer.id, answer.updated_at or answer.created_at)
+        parts = sentences(plain_text(answer.body_html))
+        overlap = [len(words & set(fold(part).lower().split())) for part in parts]
+        picked = sorted(sorted(range(len(parts)), key=lambda i: -overlap[i])[:SENTENCES_PER_ANSWER])
+        with _cache_lock:
+            known = dict(_sentence_vectors.get(key, {}))
+        missing += [(key, i, parts[i]) for i in picked if i not in known]
+        plans.append((key, parts, picked, known))
+    fresh = {}
+    if missing:
+        vectors = encoder.encode_passages([text for _key, _i, text in missing])
+        for (key, i, _text), vector in zip(missing, vectors, strict=True):
+            fresh.setdefault(key, {})[i] = vector
+        for key, found in fresh.items():
+            _remember(key, found)
+    passages = []
+    for key, parts, picked, known in plans:
+        if not picked:
             passages.append("")
             continue
-        best = int(np.argmax(scores))
-        # Keep the next sentence too when it continues the best one (steps, lists).
-        window = (
-            parts[best : best + 2]
-            if best + 1 < len(parts) and len(parts[best]) < 120
-            else [parts[best]]
-        )
-        passages.append(" ".join(window))
+        vectors = {**known, **fresh.get(key, {})}
+        best = max(picked, key=lambda i: float(vectors[i] @ query))
+        follow = best + 1 < len(parts) and len(parts[best]) < 120
+        passages.append(" ".join(parts[best : best + 2] if follow else [parts[best]]))
     return passages
+
+
+def _remember(key, found):
+    with _cache_lock:
+        if key not in _sentence_vectors and len(_sentence_vectors) >= _CACHE_SIZE:
+            _sentence_vectors.pop(next(iter(_sentence_vectors)))
+        _sentence_vectors.setdefault(key, {}).update(found)
 
 
 # Stored suggestions for a posted question -------------------------------------------------
