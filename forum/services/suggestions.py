@@ -128,7 +128,7 @@ def _not_relevant_penalties(query, answer_ids, encoder, similarity):
 
 
 _SENTENCE = re.compile(r"(?<=[.!?…:])\s+|\n+")
-SENTENCES_PER_ANSWER = 4  # preselected by shared words before the encoder reads them
+SENTENCES_PER_ANSWER = 3  # preselected by shared words before the encoder reads them
 _sentence_vectors = {}  # (answer id, last change) -> {sentence index: vector}
 _CACHE_SIZE = 4000
 _cache_lock = threading.Lock()
