@@ -1,7 +1,7 @@
 """Speed of the search library on a synthetic Vietnamese forum.
 
     nice .venv/bin/python bench/search_speed.py --n 10000
-    nice .venv/bin/python bench/search_speed.py            # 100k posts, about 15 minutes
+    nice .venv/bin/python bench/search_speed.py            # 100k posts, about 10 minutes
 
 Prints: index build time, size on disk, memory, embedding rate of the real model, query
 latency per mode (query encoding included, model warm, 1 torch thread), and re-index times.
