@@ -90,7 +90,9 @@ class Config:
     # Answer suggestions and the question assistant
     ROUTING_PER_QUESTION = 3  # members asked "có thể bạn giúp được" per new question
     ROUTING_DAILY_LIMIT = 3  # at most this many such requests per member a day
-    SIMILAR_SHOWN_MIN_SCORE = 0.55  # similar questions shown before posting (search's scale)
+    # Similar questions worth showing before posting, on search's absolute scale (0..1; about
+    # 0.8 means "probably asked before", unrelated drafts score 0.2-0.7 on the seed).
+    SIMILAR_SHOWN_MIN_SCORE = 0.7
 
     # Optional drafted answer from an OpenAI-compatible chat endpoint (off unless configured)
     LLM_BASE_URL = None

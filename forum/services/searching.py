@@ -63,7 +63,10 @@ def run(request):
         answered=answered if request.answered != "accepted" else None,
         accepted=True if request.answered == "accepted" else None,
         date_from=_start_of(request.date_from),
-        date_to=_start_of(request.date_to + timedelta(days=1)) if request.date_to else None,
+        # The engine's date_to is inclusive: the last microsecond of the chosen day.
+        date_to=_start_of(request.date_to + timedelta(days=1)) - timedelta(microseconds=1)
+        if request.date_to
+        else None,
         sort=request.sort,
         limit=request.limit,
         offset=request.offset,
