@@ -1,16 +1,13 @@
-"""Keyword index: Whoosh stores and analyzes the documents; numpy scores the queries.
+"""Keyword index on Whoosh: Whoosh stores and analyzes the documents; numpy scores queries.
 
 Whoosh's own matchers walk postings one document at a time in Python; on 100k documents a
 three-word OR took ~220 ms. Here each query term's postings are decoded whole into numpy
 arrays (search.postings; cached per immutable segment with their BM25 term-frequency part),
-and scores are summed with vector operations, which also gives the exact number of matches
-for free: ~5-15 ms per query at 100k posts. Queries are lists of terms, never parsed text,
-so user input cannot inject query syntax.
+and search.ranking sums the scores with vector operations: ~5-15 ms per query at 100k posts.
 """
 
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,19 +17,18 @@ from whoosh.analysis import Token, Tokenizer
 
 from search.documents import SearchDocument
 from search.postings import PostingCache, SegmentArrays, posting_arrays
-from search.vietnamese import bigrams, fold, index_terms
+from search.ranking import (
+    TEXT_FIELDS,
+    Filters,
+    KeywordMatch,
+    QueryTerms,
+    bm25_impacts,
+    rank,
+)
+from search.vietnamese import index_terms
 
-TEXT_FIELDS = ("title", "title_f", "body", "body_f", "tag_words")
-EXACT_FIELDS = ("title", "body")  # the others hold folded text
-# Field weights: a word in the title counts most, then a tag, then the body.
-FIELD_BOOSTS = {"title": 3.0, "tag_words": 2.0, "body": 1.0}
-# A bigram match means the compound itself matched ("dịch vụ"), not two stray syllables.
-BIGRAM_BOOST = 3.0
-# When diacritics were typed, a folded-only match counts this much of an exact match.
-FOLDED_SHARE = 0.4
-BM25_K1 = 1.2
-BM25_B = {"title": 0.5, "title_f": 0.5, "body": 0.75, "body_f": 0.75, "tag_words": 0.3}
-MAX_QUERY_WORDS = 32  # words beyond this are ignored (a match mask has 32 bits)
+__all__ = ["Filters", "KeywordIndex", "KeywordMatch", "QueryTerms"]
+
 _POSTING_BYTES = 6  # a cached posting: int32 docnum + float16 impact
 WARM_MIN_SEGMENT = 5000  # after a commit, warm the postings of new segments this big
 
@@ -122,109 +118,6 @@ def stored_to_document(stored: dict) -> SearchDocument:
     )
 
 
-@dataclass(frozen=True)
-class Filters:
-    tag: str | None = None
-    kind: str | None = None  # "question" | "answer"
-    answered: bool | None = None  # thread has answers (answers always belong to one)
-    accepted: bool | None = None  # question: has an accepted answer; answer: is accepted
-    date_from: datetime | None = None
-    date_to: datetime | None = None
-
-
-@dataclass(frozen=True)
-class QueryTerms:
-    """A query as index terms: folded words always; exact words if diacritics are known.
-
-    Exact words come from the user (typed with diacritics, weight 1) or from the diacritic
-    restorer (weight below 1, by its confidence). Folded matching is the fallback.
-    """
-
-    folded_phrases: tuple[tuple[str, ...], ...]
-    exact_phrases: tuple[tuple[str, ...], ...] | None = None
-    exact_weight: float = 1.0
-
-    @classmethod
-    def from_phrases(
-        cls,
-        typed: list[list[str]],
-        *,
-        typed_with_diacritics: bool,
-        restored: list[list[str]] | None = None,
-        restored_weight: float = 0.0,
-    ) -> "QueryTerms":
-        folded = tuple(tuple(fold(token) for token in phrase) for phrase in typed)
-        if typed_with_diacritics:
-            return cls(folded, tuple(tuple(p) for p in typed), 1.0)
-        if restored is not None and restored_weight > 0:
-            return cls(folded, tuple(tuple(p) for p in restored), restored_weight)
-        return cls(folded)
-
-    @property
-    def typed_with_diacritics(self) -> bool:
-        return self.exact_phrases is not None and self.exact_weight >= 1.0
-
-    def words(self) -> list[str]:
-        return _unique(token for phrase in self.folded_phrases for token in phrase)
-
-    def is_empty(self) -> bool:
-        return not self.folded_phrases
-
-    def leaves(self) -> list["Leaf"]:
-        """(field, term, boost, word) for every term to look up; word -1 marks a bigram."""
-        folded_words = self.words()[:MAX_QUERY_WORDS]
-        word_index = {word: i for i, word in enumerate(folded_words)}
-        folded_share = FOLDED_SHARE if self.typed_with_diacritics else 1.0
-        leaves: dict[tuple[str, str], Leaf] = {}
-
-        def add(field: str, term: str, boost: float, word: int) -> None:
-            key = (field, term)
-            if key not in leaves:
-                leaves[key] = Leaf(field, term, boost, word)
-
-        for word in folded_words:
-            add("title_f", word, FIELD_BOOSTS["title"] * folded_share, word_index[word])
-            add("body_f", word, FIELD_BOOSTS["body"] * folded_share, word_index[word])
-            add("tag_words", word, FIELD_BOOSTS["tag_words"], word_index[word])
-        # Bigrams are indexed folded only; the exact syllables already reward diacritics.
-        for phrase in self.folded_phrases:
-            for pair in bigrams(list(phrase)):
-                add("title_f", pair, FIELD_BOOSTS["title"] * BIGRAM_BOOST, -1)
-                add("body_f", pair, FIELD_BOOSTS["body"] * BIGRAM_BOOST, -1)
-        if self.exact_phrases is not None:
-            weight = self.exact_weight
-            for phrase in self.exact_phrases:
-                for token in phrase:
-                    word = word_index.get(fold(token), -1)
-                    add("title", token, FIELD_BOOSTS["title"] * weight, word)
-                    add("body", token, FIELD_BOOSTS["body"] * weight, word)
-        return list(leaves.values())
-
-
-@dataclass(frozen=True)
-class Leaf:
-    field: str
-    term: str
-    boost: float
-    word: int
-
-
-def _idf(doc_count: int, frequency: int) -> float:
-    return float(np.log(1 + (doc_count - frequency + 0.5) / (frequency + 0.5)))
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
-@dataclass(frozen=True)
-class KeywordMatch:
-    doc_id: str
-    score: float
-    document: SearchDocument | None  # None when asked for ids only
-    coverage: float  # share of the query's words (weighted by rarity) the document contains
-
-
 class _Snapshot:
     """A searcher plus the numpy view of its segments; closed when replaced and unused."""
 
@@ -247,6 +140,33 @@ class _Snapshot:
             field: max(searcher.field_length(field) / max(self.doc_count, 1), 1.0)
             for field in TEXT_FIELDS
         }
+
+
+class _SegmentPart:
+    """One segment of a snapshot, as search.ranking reads it."""
+
+    def __init__(self, keyword: "KeywordIndex", snapshot: _Snapshot, segment: tuple):
+        self.keyword = keyword
+        self.snapshot = snapshot
+        self.segment_id, self.reader, self.offset, self.arrays, self.alive = segment
+        self.count = self.arrays.count
+        self.created_ts = self.arrays.created_ts
+
+    def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        with self.snapshot.lock:
+            ids, impact, _average = self.keyword._impacts(
+                self.snapshot, self.segment_id, self.reader, self.arrays, field, term
+            )
+        return ids, impact
+
+    def filter_mask(self, filters: Filters) -> np.ndarray:
+        return self.keyword._filter_mask(
+            self.snapshot, self.segment_id, self.reader, self.arrays, filters
+        )
+
+    def threads(self) -> np.ndarray:
+        with self.snapshot.lock:
+            return self.arrays.threads(self.reader)
 
 
 class KeywordIndex:
@@ -318,96 +238,39 @@ class KeywordIndex:
         newest_first: bool = False,
         require_all: bool = False,
         with_documents: bool = True,
+        collapse: bool = False,
     ) -> tuple[list[KeywordMatch], int]:
         """The page [offset, offset+limit) of matches, and how many documents match.
 
         By relevance, a document matches if it contains any word; with require_all (always
         when sorting by date) it must contain every word, exactly or folded. Without
-        documents, matches carry only ids and scores (no stored fields read: faster).
+        documents, matches carry only ids and scores (no stored fields read: faster). With
+        collapse, a thread's best match stands for it, and threads are counted.
         """
         if terms.is_empty():
             return [], 0
-        leaves = terms.leaves()
-        word_count = min(len(terms.words()), MAX_QUERY_WORDS)
         snapshot = self._acquire()
         try:
-            ranked, total = self._rank(snapshot, leaves, word_count, filters, offset + limit,
-                                       newest_first, require_all or newest_first)
-            page = ranked[offset : offset + limit]
+            parts = [_SegmentPart(self, snapshot, segment) for segment in snapshot.segments]
+            ranking = rank(
+                parts, terms, filters, snapshot.doc_count, wanted=offset + limit,
+                newest_first=newest_first, require_all=require_all or newest_first,
+                collapse=collapse,
+            )
             matches = []
             with snapshot.lock:
-                for docnum, score, doc_id, coverage in page:
+                for item in ranking.ranked[offset : offset + limit]:
+                    part = parts[item.part]
+                    doc_id = part.arrays.doc_ids(part.reader)[item.local]
                     document = None
                     if with_documents:
-                        document = stored_to_document(snapshot.searcher.stored_fields(docnum))
-                    matches.append(KeywordMatch(doc_id, score, document, coverage))
-            return matches, total
+                        stored = snapshot.searcher.stored_fields(part.offset + item.local)
+                        document = stored_to_document(stored)
+                    coverage = ranking.coverage(item.words)
+                    matches.append(KeywordMatch(doc_id, item.score, document, coverage))
+            return matches, ranking.total
         finally:
             self._release(snapshot)
-
-    def _rank(self, snapshot, leaves, word_count, filters, wanted, newest_first, require_all):
-        all_words = (1 << word_count) - 1
-        doc_count = max(snapshot.doc_count, 1)
-        df = {}
-        with snapshot.lock:
-            postings = {
-                (segment_id, leaf.field, leaf.term): self._impacts(
-                    snapshot, segment_id, reader, arrays, leaf.field, leaf.term
-                )
-                for segment_id, reader, _offset, arrays, _alive in snapshot.segments
-                for leaf in leaves
-            }
-        for (_segment, field, term), (ids, _impact, _average) in postings.items():
-            df[field, term] = df.get((field, term), 0) + len(ids)
-        # Each word's weight for coverage: its idf in the folded body (rare words count more).
-        word_weights = np.zeros(max(word_count, 1), np.float32)
-        for leaf in leaves:
-            if leaf.field == "body_f" and 0 <= leaf.word < word_count:
-                # .get: an index with no segments yet (nothing indexed) has no postings at all
-                word_weights[leaf.word] = _idf(doc_count, df.get((leaf.field, leaf.term), 0))
-        word_weights /= max(float(word_weights.sum()), 1e-9)
-        candidates: list[tuple] = []  # key, docnum, score, segment position, local, words
-        total = 0
-        for position, (segment_id, reader, offset, arrays, alive) in enumerate(snapshot.segments):
-            scores = np.zeros(arrays.count, np.float32)
-            words = np.zeros(arrays.count, np.uint32)
-            for leaf in leaves:
-                ids, impact, _average = postings[segment_id, leaf.field, leaf.term]
-                if len(ids) == 0:
-                    continue
-                idf = _idf(doc_count, df[leaf.field, leaf.term])
-                scores[ids] += np.float32(idf * leaf.boost) * impact
-                # An exact match is also a folded match, which already marked the word.
-                if leaf.word >= 0 and leaf.field not in EXACT_FIELDS:
-                    words[ids] |= np.uint32(1 << leaf.word)
-            usable = alive & (words == all_words) if require_all else alive & (scores > 0)
-            usable &= self._filter_mask(snapshot, segment_id, reader, arrays, filters)
-            matched = np.flatnonzero(usable)
-            total += len(matched)
-            if len(matched) == 0:
-                continue
-            # Documents that contain more of the query's words rank higher.
-            coverage = np.bitwise_count(words[matched]).astype(np.float32) / max(word_count, 1)
-            final = scores[matched] * (0.5 + 0.5 * coverage)
-            keys = arrays.created_ts[matched].astype(np.float64) if newest_first else final
-            if len(matched) > wanted:
-                top = np.argpartition(-keys, wanted - 1)[:wanted]
-            else:
-                top = np.arange(len(matched))
-            candidates.extend(
-                (float(keys[i]), int(matched[i]) + offset, float(final[i]), position,
-                 int(matched[i]), int(words[matched[i]]))
-                for i in top
-            )
-        candidates.sort(key=lambda item: (-item[0], item[1]))
-        ranked = []
-        bits = np.uint32(1) << np.arange(len(word_weights), dtype=np.uint32)
-        with snapshot.lock:
-            for _key, docnum, score, position, local, word_mask in candidates[:wanted]:
-                _segment_id, reader, _offset, arrays, _alive = snapshot.segments[position]
-                coverage = float(word_weights[(np.uint32(word_mask) & bits) > 0].sum())
-                ranked.append((docnum, score, arrays.doc_ids(reader)[local], coverage))
-        return ranked, total
 
     def warm(
         self, *, budget_mb: int = 96, min_share: float = 0.005, new_segments_only: bool = False
@@ -428,10 +291,12 @@ class KeywordIndex:
                 if new_segments_only and arrays.count < WARM_MIN_SEGMENT:
                     with snapshot.lock:
                         arrays.doc_ids(reader)
+                        arrays.threads(reader)
                     continue
                 threshold = max(2, int(arrays.count * min_share))
                 with snapshot.lock:
                     arrays.doc_ids(reader)
+                    arrays.threads(reader)
                     frequent = [
                         (info.doc_frequency(), field, text)
                         for field in TEXT_FIELDS
@@ -461,10 +326,7 @@ class KeywordIndex:
         entry = self._postings.get(key)
         if entry is None or abs(entry[2] / average - 1) > 0.05:
             ids, tfs = self._decode(reader, field, term)
-            b = BM25_B[field]
-            norm = BM25_K1 * (1 - b + b * arrays.lengths[field][ids] / average)
-            # float16 keeps three digits, plenty for ranking, in half the memory.
-            impact = ((BM25_K1 + 1) * tfs / (tfs + norm)).astype(np.float16)
+            impact = bm25_impacts(tfs, arrays.lengths[field][ids], average, field)
             entry = (ids, impact, average)
             self._postings.put(key, entry)
         return entry

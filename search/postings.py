@@ -100,7 +100,7 @@ _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], np.float32)
 
 
 class SegmentArrays:
-    """Per-segment numpy data: field lengths, creation times, deletions."""
+    """Per-segment numpy data: field lengths, creation times, deletions, ids and threads."""
 
     def __init__(self, reader, text_fields: tuple[str, ...]):
         self.count = reader.doc_count_all()
@@ -115,6 +115,7 @@ class SegmentArrays:
         created = reader.column_reader("created_ts", translate=False)
         self.created_ts = fixed_column_array(created, ">u8", self.count, 0).astype(np.int64)
         self._doc_ids = None
+        self._threads = None
         self._doc_ids_lock = threading.Lock()
         self.warmed = False
 
@@ -124,9 +125,21 @@ class SegmentArrays:
             if self._doc_ids is None:
                 doc_ids = np.empty(self.count, dtype=object)
                 for text, info in reader.iter_field("doc_id"):
-                    doc_ids[info.min_id()] = text.decode() if isinstance(text, bytes) else text
+                    doc_ids[info.min_id()] = _text(text)
                 self._doc_ids = doc_ids
             return self._doc_ids
+
+    def threads(self, reader) -> np.ndarray:
+        """docnum -> question id, built on first use from the thread field's postings."""
+        with self._doc_ids_lock:
+            if self._threads is None:
+                threads = np.full(self.count, -1, np.int64)
+                names = [_text(text) for text, _info in reader.iter_field("thread")]
+                for name in names:
+                    ids, _weights = posting_arrays(reader.postings("thread", name))
+                    threads[ids] = int(name)
+                self._threads = threads
+            return self._threads
 
     @staticmethod
     def alive_mask(reader) -> np.ndarray:
@@ -135,3 +148,7 @@ class SegmentArrays:
         if deleted:
             alive[deleted] = False
         return alive
+
+
+def _text(term) -> str:
+    return term.decode() if isinstance(term, bytes) else term

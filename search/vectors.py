@@ -1,8 +1,8 @@
 """Passage vectors of documents, searched by exact cosine similarity in numpy.
 
 A document owns one or more passage vectors; its score for a query is its best passage's.
-The store sits behind VectorStore so an approximate index (faiss HNSW) or a database table
-could replace NumpyVectorStore without touching the engine.
+PassageMatrix holds them in memory; the stores behind VectorStore persist them: in files
+here (NumpyVectorStore), or in a PostgreSQL table (search.postgres).
 
 On disk: a snapshot (vectors.npz, replaced atomically) plus an append-only log of changes
 since that snapshot (vectors-<generation>.log, one checksummed record per change). A crash can
@@ -69,22 +69,47 @@ class _Matrix:
     size: int
 
 
-class NumpyVectorStore:
-    """Exact top-k in numpy; one writer at a time, searches may run concurrently."""
+class PassageMatrix:
+    """Passage vectors in memory, searched exactly in numpy: what both stores search.
 
-    def __init__(self, directory: Path, space: str, *, max_log_bytes: int = 64 << 20):
-        self.directory = directory
-        self.space = space
-        self.max_log_bytes = max_log_bytes
-        directory.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        self._log_file = None
-        self._load()
-        if self._stamp is None or self.space != space:
-            # A new store, or vectors of another encoder: start empty, recording the space.
-            self.clear(space)
+    One writer at a time (the owner's lock); searches may run concurrently, since rows are
+    filled before a new size is published.
+    """
 
-    # Reading -------------------------------------------------------------------------------
+    def __init__(self):
+        self._matrix = _Matrix(np.zeros((0, 0), np.float32), np.zeros(0, np.int32), 0)
+        self._docs: dict[str, tuple[int, str, tuple[int, ...]]] = {}  # id -> slot, hash, rows
+        self._slot_ids: list[str | None] = []
+        self.dead_rows = 0
+
+    @classmethod
+    def from_arrays(cls, vectors, counts, doc_ids, hashes) -> "PassageMatrix":
+        """Documents' passages stored one after the other: counts[i] rows for doc_ids[i]."""
+        memory = cls()
+        size = int(counts.sum()) if len(counts) else 0
+        row_slot = np.repeat(np.arange(len(doc_ids), dtype=np.int32), counts)
+        memory._slot_ids = list(doc_ids)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else []
+        memory._docs = {
+            doc_id: (slot, text_hash, tuple(range(int(start), int(start) + int(count))))
+            for slot, (doc_id, text_hash, start, count) in enumerate(
+                zip(doc_ids, hashes, starts, counts, strict=True)
+            )
+        }
+        memory._matrix = _Matrix(np.ascontiguousarray(vectors, np.float32), row_slot, size)
+        return memory
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+        """(vectors, counts, doc_ids, hashes) of the live documents, for from_arrays."""
+        doc_ids = list(self._docs)
+        rows = [row for doc_id in doc_ids for row in self._docs[doc_id][2]]
+        counts = np.array([len(self._docs[doc_id][2]) for doc_id in doc_ids], np.int32)
+        vectors = self._matrix.vectors[rows] if rows else np.zeros((0, 0), np.float32)
+        return vectors, counts, doc_ids, [self._docs[doc_id][1] for doc_id in doc_ids]
+
+    @property
+    def size(self) -> int:
+        return self._matrix.size
 
     def text_hash(self, doc_id: str) -> str | None:
         entry = self._docs.get(doc_id)
@@ -95,6 +120,9 @@ class NumpyVectorStore:
 
     def __len__(self) -> int:
         return len(self._docs)
+
+    def __contains__(self, doc_id: str) -> bool:
+        return doc_id in self._docs
 
     def search(
         self, vector: np.ndarray, k: int, allowed: set[str] | None = None
@@ -152,6 +180,78 @@ class NumpyVectorStore:
             return 0.0
         return float(np.median(rows[live] @ vector.astype(np.float32, copy=False)))
 
+    def add(self, doc_id: str, text_hash: str, vectors: np.ndarray) -> None:
+        """Add or replace a document's passage vectors."""
+        if doc_id in self._docs:
+            self.remove(doc_id)
+        matrix = self._matrix
+        count, dim = vectors.shape
+        if matrix.vectors.shape[1] not in (0, dim):
+            raise ValueError(f"vectors of size {dim} in a store of size {matrix.vectors.shape[1]}")
+        needed = matrix.size + count
+        if needed > matrix.vectors.shape[0]:
+            capacity = max(needed, int(matrix.vectors.shape[0] * 1.5), 1024)
+            grown = np.zeros((capacity, dim), np.float32)
+            if matrix.size:
+                grown[: matrix.size] = matrix.vectors[: matrix.size]
+            slots = np.full(capacity, -1, np.int32)
+            slots[: matrix.size] = matrix.row_slot[: matrix.size]
+            matrix = _Matrix(grown, slots, matrix.size)
+        # Fill the rows first, then publish the new size: readers never see half a document.
+        matrix.vectors[matrix.size : needed] = vectors
+        slot = len(self._slot_ids)
+        self._slot_ids.append(doc_id)
+        matrix.row_slot[matrix.size : needed] = slot
+        self._docs[doc_id] = (slot, text_hash, tuple(range(matrix.size, needed)))
+        self._matrix = _Matrix(matrix.vectors, matrix.row_slot, needed)
+
+    def remove(self, doc_id: str) -> bool:
+        entry = self._docs.pop(doc_id, None)
+        if entry is None:
+            return False
+        slot, _hash, rows = entry
+        self._matrix.row_slot[list(rows)] = -1
+        self._slot_ids[slot] = None
+        self.dead_rows += len(rows)
+        return True
+
+
+class NumpyVectorStore:
+    """Exact top-k in numpy, persisted as a snapshot file plus a log; one writer at a time,
+    searches may run concurrently."""
+
+    def __init__(self, directory: Path, space: str, *, max_log_bytes: int = 64 << 20):
+        self.directory = directory
+        self.space = space
+        self.max_log_bytes = max_log_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._log_file = None
+        self._load()
+        if self._stamp is None or self.space != space:
+            # A new store, or vectors of another encoder: start empty, recording the space.
+            self.clear(space)
+
+    # Reading -------------------------------------------------------------------------------
+
+    def text_hash(self, doc_id: str) -> str | None:
+        return self._memory.text_hash(doc_id)
+
+    def doc_ids(self) -> set[str]:
+        return self._memory.doc_ids()
+
+    def __len__(self) -> int:
+        return len(self._memory)
+
+    def search(
+        self, vector: np.ndarray, k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The k documents whose best passage is most similar to `vector`, best first."""
+        return self._memory.search(vector, k, allowed)
+
+    def typical_similarity(self, vector: np.ndarray, sample: int = 2000) -> float:
+        return self._memory.typical_similarity(vector, sample)
+
     # Writing -------------------------------------------------------------------------------
 
     def add(self, entries: Iterable[VectorEntry]) -> None:
@@ -160,7 +260,7 @@ class NumpyVectorStore:
             records = []
             for entry in entries:
                 vectors = np.ascontiguousarray(entry.vectors, dtype=np.float32)
-                self._apply_add(entry.doc_id, entry.text_hash, vectors)
+                self._memory.add(entry.doc_id, entry.text_hash, vectors)
                 header = json.dumps({"id": entry.doc_id, "hash": entry.text_hash,
                                      "shape": list(vectors.shape)}).encode()
                 records.append((_ADD, struct.pack("<I", len(header)) + header + vectors.tobytes()))
@@ -170,8 +270,7 @@ class NumpyVectorStore:
         with self._write_lock:
             records = []
             for doc_id in doc_ids:
-                if doc_id in self._docs:
-                    self._apply_remove(doc_id)
+                if self._memory.remove(doc_id):
                     records.append((_REMOVE, doc_id.encode()))
             self._append(records)
 
@@ -204,43 +303,10 @@ class NumpyVectorStore:
     # Internals -----------------------------------------------------------------------------
 
     def _reset(self) -> None:
-        self._matrix = _Matrix(np.zeros((0, 0), np.float32), np.zeros(0, np.int32), 0)
-        self._docs: dict[str, tuple[int, str, tuple[int, ...]]] = {}  # id -> slot, hash, rows
-        self._slot_ids: list[str | None] = []
-        self._dead_rows = 0
+        self._memory = PassageMatrix()
         self.generation = 0
         self._log_offset = 0
         self._torn_record = False
-
-    def _apply_add(self, doc_id: str, text_hash: str, vectors: np.ndarray) -> None:
-        if doc_id in self._docs:
-            self._apply_remove(doc_id)
-        matrix = self._matrix
-        count, dim = vectors.shape
-        if matrix.vectors.shape[1] not in (0, dim):
-            raise ValueError(f"vectors of size {dim} in a store of size {matrix.vectors.shape[1]}")
-        needed = matrix.size + count
-        if needed > matrix.vectors.shape[0]:
-            capacity = max(needed, int(matrix.vectors.shape[0] * 1.5), 1024)
-            grown = np.zeros((capacity, dim), np.float32)
-            if matrix.size:
-                grown[: matrix.size] = matrix.vectors[: matrix.size]
-            slots = np.full(capacity, -1, np.int32)
-            slots[: matrix.size] = matrix.row_slot[: matrix.size]
-            matrix = _Matrix(grown, slots, matrix.size)
-        # Fill the rows first, then publish the new size: readers never see half a document.
-        matrix.vectors[matrix.size : needed] = vectors
-        slot = len(self._slot_ids)
-        self._slot_ids.append(doc_id)
-        matrix.row_slot[matrix.size : needed] = slot
-        self._docs[doc_id] = (slot, text_hash, tuple(range(matrix.size, needed)))
-        self._matrix = _Matrix(matrix.vectors, matrix.row_slot, needed)
-
-    def _apply_remove(self, doc_id: str) -> None:
-        slot, _hash, rows = self._docs.pop(doc_id)
-        self._matrix.row_slot[list(rows)] = -1
-        self._slot_ids[slot] = None
-        self._dead_rows += len(rows)
 
     def _append(self, records: list[tuple[int, bytes]]) -> None:
         if not records:
@@ -254,8 +320,8 @@ class NumpyVectorStore:
         log.flush()
         os.fsync(log.fileno())
         self._log_offset += len(data)
-        matrix = self._matrix
-        if self._log_offset > self.max_log_bytes or self._dead_rows > max(1000, matrix.size // 3):
+        memory = self._memory
+        if self._log_offset > self.max_log_bytes or memory.dead_rows > max(1000, memory.size // 3):
             self._write_snapshot()
 
     def _open_log(self):
@@ -279,11 +345,7 @@ class NumpyVectorStore:
         return stat.st_mtime_ns, stat.st_ino
 
     def _write_snapshot(self) -> None:
-        matrix = self._matrix
-        doc_ids = list(self._docs)
-        rows = [row for doc_id in doc_ids for row in self._docs[doc_id][2]]
-        counts = np.array([len(self._docs[doc_id][2]) for doc_id in doc_ids], np.int32)
-        vectors = matrix.vectors[rows] if rows else np.zeros((0, 0), np.float32)
+        vectors, counts, doc_ids, hashes = self._memory.arrays()
         old_generation = self.generation
         generation = old_generation + 1
         temporary = self.directory / f".{SNAPSHOT_NAME}.tmp"
@@ -293,7 +355,7 @@ class NumpyVectorStore:
                 vectors=vectors,
                 counts=counts,
                 doc_ids=np.array(doc_ids, dtype=str),
-                hashes=np.array([self._docs[doc_id][1] for doc_id in doc_ids], dtype=str),
+                hashes=np.array(hashes, dtype=str),
                 meta=np.array(json.dumps({"space": self.space, "generation": generation})),
             )
             out.flush()
@@ -305,23 +367,13 @@ class NumpyVectorStore:
             self._log_file.close()
             self._log_file = None
         self._log_path(old_generation).unlink(missing_ok=True)
-        self._install(vectors, counts, doc_ids, [self._docs[d][1] for d in doc_ids], generation)
+        self._install(vectors, counts, doc_ids, hashes, generation)
         self._stamp = self._snapshot_stamp()
 
     def _install(self, vectors, counts, doc_ids, hashes, generation) -> None:
         self._reset()
         self.generation = generation
-        size = int(counts.sum()) if len(counts) else 0
-        row_slot = np.repeat(np.arange(len(doc_ids), dtype=np.int32), counts)
-        self._slot_ids = list(doc_ids)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else []
-        self._docs = {
-            doc_id: (slot, text_hash, tuple(range(int(start), int(start) + int(count))))
-            for slot, (doc_id, text_hash, start, count) in enumerate(
-                zip(doc_ids, hashes, starts, counts, strict=True)
-            )
-        }
-        self._matrix = _Matrix(np.ascontiguousarray(vectors, np.float32), row_slot, size)
+        self._memory = PassageMatrix.from_arrays(vectors, counts, doc_ids, hashes)
 
     def _load(self) -> None:
         path = self.directory / SNAPSHOT_NAME
@@ -365,11 +417,9 @@ class NumpyVectorStore:
                 (header_length,) = struct.unpack_from("<I", payload)
                 header = json.loads(payload[4 : 4 + header_length])
                 vectors = np.frombuffer(payload[4 + header_length :], np.float32)
-                self._apply_add(header["id"], header["hash"], vectors.reshape(header["shape"]))
+                self._memory.add(header["id"], header["hash"], vectors.reshape(header["shape"]))
             elif op == _REMOVE:
-                doc_id = payload.decode()
-                if doc_id in self._docs:
-                    self._apply_remove(doc_id)
+                self._memory.remove(payload.decode())
             position = start + length
         else:
             self._torn_record = position < len(data)
