@@ -3,6 +3,7 @@
 import os
 import threading
 import zlib
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -21,13 +22,18 @@ class Encoder(Protocol):
     def encode_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
+QUERY_CACHE_SIZE = 512  # recent query vectors kept, by prompted text
+
+
 class SentenceTransformerEncoder:
     """Any sentence-transformers model (a local path, or a name already in the local cache).
 
     The model is loaded on first use, once, whichever thread asks first. Nothing is fetched
     from a hub: HF_HUB_OFFLINE=1 is set before loading. torch_threads sets torch's thread
     count for the whole process, on purpose: on a small machine one thread per request
-    encodes a short query faster than two competing ones.
+    encodes a short query faster than two competing ones. The vectors of recent queries are
+    kept (least recently used go first), since a draft is searched for and then compared
+    with answers, and a results page is asked for again when paging.
     """
 
     def __init__(
@@ -49,6 +55,8 @@ class SentenceTransformerEncoder:
         self.name = f"st:{self.label}|q={query_prompt}|p={passage_prompt}"
         self._model = None
         self._load_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def from_setting(
@@ -80,10 +88,10 @@ class SentenceTransformerEncoder:
                     self._model = SentenceTransformer(self.model_path, device="cpu")
         return self._model
 
-    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+    def _encode(self, prompted: list[str]) -> np.ndarray:
         model = self._loaded()
         vectors = model.encode(
-            [prompt + text for text in texts],
+            prompted,
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -92,10 +100,30 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prompt)
+        prompted = [self.query_prompt + text for text in texts]
+        if not prompted:
+            return self._encode(prompted)
+        found: dict[str, np.ndarray] = {}
+        with self._cache_lock:
+            for text in prompted:
+                vector = self._query_cache.get(text)
+                if vector is not None:
+                    self._query_cache.move_to_end(text)
+                    found[text] = vector
+        missing = [text for text in dict.fromkeys(prompted) if text not in found]
+        if missing:
+            for text, vector in zip(missing, self._encode(missing), strict=True):
+                vector.setflags(write=False)  # shared by every caller asking the same
+                found[text] = vector
+            with self._cache_lock:
+                for text in missing:
+                    self._query_cache[text] = found[text]
+                while len(self._query_cache) > QUERY_CACHE_SIZE:
+                    self._query_cache.popitem(last=False)
+        return np.stack([found[text] for text in prompted])
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self.passage_prompt)
+        return self._encode([self.passage_prompt + text for text in texts])
 
 
 class FakeEncoder:

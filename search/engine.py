@@ -3,10 +3,10 @@
 The caller feeds SearchDocuments (upsert, remove, or sync with the full list) from a
 background job, never from a request, and asks search() / similar_questions() from anywhere.
 One writer at a time; searches run concurrently with writes and see each commit when done.
+The index lives in a backend (search.backends): Whoosh files by default, or PostgreSQL.
 """
 
 import contextlib
-import fcntl
 import logging
 import math
 import threading
@@ -16,15 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import threadpoolctl
 
+from search.backends import RESTORER_FILE, SearchBackend, WhooshBackend
 from search.documents import Hit, SearchDocument, SearchResults, SyncReport, normalize_space
 from search.encoders import Encoder
-from search.keyword import Filters, KeywordIndex, QueryTerms
+from search.ranking import Filters, QueryTerms
 from search.restorer import MIN_VIETNAMESE_SHARE, DiacriticRestorer, Restoration
 from search.snippets import highlight
-from search.vectors import NumpyVectorStore, VectorEntry, VectorStore
+from search.vectors import VectorEntry, VectorStore
 from search.vietnamese import has_diacritics, phrases, vietnamese_share
+
+__all__ = ["MODES", "RESTORER_FILE", "SORTS", "SearchEngine", "reciprocal_rank_fusion"]
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,8 @@ MODES = ("hybrid", "keyword", "semantic")
 SORTS = ("relevance", "newest")
 RRF_K = 60  # reciprocal rank fusion: score = weight / (RRF_K + rank)
 MAX_PAGE = 100
-RESTORER_FILE = "restorer.json.gz"
-WRITE_LOCK_FILE = "write.lock"
+# Collapsed ranked results draw on more candidates, since a thread's hits become one.
+COLLAPSE_POOL_FACTOR = 3
 # Similar questions: among similarities (0..1) this close, answered threads come first.
 ANSWERED_BONUS = 0.06
 ACCEPTED_BONUS = 0.04
@@ -83,11 +87,11 @@ class UnderstoodQuery:
 
 
 class SearchEngine:
-    """Search over one index directory: Whoosh keyword index, passage vectors, restorer."""
+    """Search over one index: keyword index, passage vectors, diacritics restorer."""
 
     def __init__(
         self,
-        index_dir: Path,
+        index: Path | str | SearchBackend,
         encoder: Encoder,
         *,
         vector_store: VectorStore | None = None,
@@ -98,23 +102,27 @@ class SearchEngine:
         restorer_save_every: int = 500,
         blas_threads: int | None = 1,
     ):
-        """blas_threads sets numpy's BLAS thread count for the whole process, like the
+        """`index` is a directory for the embedded Whoosh backend, or a backend such as
+        search.postgres.PostgresBackend (posting_cache_mb is then the backend's own setting).
+
+        blas_threads sets numpy's BLAS thread count for the whole process, like the
         encoder's torch_threads: vector search is one matrix-vector product, and on a small
         shared machine one thread per request is both faster and steadier (at 100k passages
         under load, p50/p95 16/24 ms with one thread, 20/36 ms with two). None leaves it."""
         if blas_threads is not None:
             threadpoolctl.threadpool_limits(blas_threads, user_api="blas")
-        self.index_dir = Path(index_dir)
-        self.index_dir.mkdir(parents=True, exist_ok=True)
+        if isinstance(index, str | Path):
+            index = WhooshBackend(Path(index), posting_cache_mb=posting_cache_mb)
+        self.backend = index
         self.encoder = encoder
         self.restore_diacritics = restore_diacritics
         self.candidates = candidates  # per mode, for hybrid fusion and semantic ranking
         self.refresh_seconds = refresh_seconds
         self.restorer_save_every = restorer_save_every
         self._write_lock = threading.Lock()
-        self.keyword = KeywordIndex(self.index_dir / "keyword", posting_cache_mb=posting_cache_mb)
-        self.vectors = vector_store or NumpyVectorStore(self.index_dir / "vectors", encoder.name)
-        self.restorer = self._load_restorer()
+        self.keyword = self.backend.keyword
+        self.vectors = vector_store or self.backend.open_vectors(encoder.name)
+        self._load_restorer()
         self._restorer_unsaved = 0
         self._has_written = False  # a writing process keeps its own restorer up to date
         self._closed = False
@@ -195,18 +203,14 @@ class SearchEngine:
 
     @contextlib.contextmanager
     def _writing(self):
-        """One writer: a thread lock, and a file lock for writers in other processes (a
-        worker and a `reindex` command, say). Starts from what others wrote meanwhile."""
-        with self._write_lock, open(self.index_dir / WRITE_LOCK_FILE, "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                self.keyword.refresh()
-                self.vectors.refresh()
-                if not self._restorer_unsaved and self._restorer_file_changed():
-                    self.restorer = self._load_restorer()
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        """One writer: a thread lock, and the backend's lock for writers in other processes
+        (a worker and a `reindex` command, say). Starts from what others wrote meanwhile."""
+        with self._write_lock, self.backend.writing():
+            self.keyword.refresh()
+            self.vectors.refresh()
+            if not self._restorer_unsaved and self._restorer_changed():
+                self._load_restorer()
+            yield
 
     def _write(
         self,
@@ -270,23 +274,16 @@ class SearchEngine:
 
     # Restorer persistence ------------------------------------------------------------------
 
-    def _load_restorer(self) -> DiacriticRestorer:
-        path = self.index_dir / RESTORER_FILE
-        if path.exists():
-            self._restorer_stamp = path.stat().st_mtime_ns
-            return DiacriticRestorer.load(path)
-        self._restorer_stamp = None
-        return DiacriticRestorer()
+    def _load_restorer(self) -> None:
+        self.restorer, self._restorer_stamp = self.backend.load_restorer()
 
     def _save_restorer(self) -> None:
-        path = self.index_dir / RESTORER_FILE
-        self.restorer.save(path)
-        self._restorer_stamp = path.stat().st_mtime_ns
+        self._restorer_stamp = self.backend.save_restorer(self.restorer)
         self._restorer_unsaved = 0
 
-    def _restorer_file_changed(self) -> bool:
-        path = self.index_dir / RESTORER_FILE
-        return path.exists() and path.stat().st_mtime_ns != self._restorer_stamp
+    def _restorer_changed(self) -> bool:
+        stamp = self.backend.restorer_stamp()
+        return stamp is not None and stamp != self._restorer_stamp
 
     def _save_restorer_if_due(self) -> None:
         if self._restorer_unsaved >= self.restorer_save_every:
@@ -299,8 +296,8 @@ class SearchEngine:
         self._last_refresh = time.monotonic()
         self.keyword.refresh()
         self.vectors.refresh()
-        if not self._has_written and self._restorer_file_changed():
-            self.restorer = self._load_restorer()
+        if not self._has_written and self._restorer_changed():
+            self._load_restorer()
 
     def _refresh_if_due(self) -> None:
         if time.monotonic() - self._last_refresh >= self.refresh_seconds:
@@ -348,12 +345,15 @@ class SearchEngine:
         sort: str = "relevance",
         limit: int = 10,
         offset: int = 0,
+        collapse: bool = False,
     ) -> SearchResults:
         """One page of results. Any user text is safe: it is read as words, never as syntax.
 
         Keyword mode counts every match (all words required when sorting by newest). The
         ranked modes (semantic, hybrid) page through their best `candidates` per mode, and
-        "newest" shows those best ones newest first.
+        "newest" shows those best ones newest first. With collapse, a thread shows once, by
+        its best hit (the question or the best-matching answer), and total and paging count
+        threads.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -372,15 +372,21 @@ class SearchEngine:
         if mode == "keyword":
             matches, total = self.keyword.search(
                 understood.terms, filters, limit=limit, offset=offset,
-                newest_first=sort == "newest",
+                newest_first=sort == "newest", collapse=collapse,
             )
             hits = [self._hit(m.document, m.score, understood) for m in matches]
             return SearchResults(hits, total, query, mode, restored_text)
-        ranked, documents = self._ranked(understood, filters, mode, offset + limit)
-        if sort == "newest":
-            missing = [doc_id for doc_id, _score in ranked if doc_id not in documents]
-            documents.update(self.keyword.documents_by_id(missing))
+        wanted = offset + limit
+        ranked = self._ranked(
+            understood, filters, mode, wanted * COLLAPSE_POOL_FACTOR if collapse else wanted
+        )
+        documents: dict[str, SearchDocument] = {}
+        if collapse or sort == "newest":
+            documents = self.keyword.documents_by_id([doc_id for doc_id, _score in ranked])
             ranked = [item for item in ranked if item[0] in documents]
+        if collapse:
+            ranked = _first_per_thread(ranked, documents)
+        if sort == "newest":
             ranked.sort(key=lambda item: documents[item[0]].created_at, reverse=True)
         page = ranked[offset : offset + limit]
         missing = [doc_id for doc_id, _score in page if doc_id not in documents]
@@ -394,21 +400,20 @@ class SearchEngine:
 
     def _ranked(
         self, understood: UnderstoodQuery, filters: Filters, mode: str, wanted: int
-    ) -> tuple[list[tuple[str, float]], dict[str, SearchDocument]]:
-        """Best (doc_id, score) first, and the documents already read on the way."""
+    ) -> list[tuple[str, float]]:
+        """Best (doc_id, score) first."""
         pool = max(self.candidates, wanted)
         semantic = self._semantic(understood, filters, pool)
         if mode == "semantic":
-            return semantic, {}
+            return semantic
         matches, _total = self.keyword.search(
             understood.terms, filters, limit=pool, with_documents=False
         )
         keyword_weight, semantic_weight = understood.fusion_weights()
-        fused = reciprocal_rank_fusion(
+        return reciprocal_rank_fusion(
             [([m.doc_id for m in matches], keyword_weight),
              ([doc_id for doc_id, _score in semantic], semantic_weight)]
         )
-        return fused, {}
 
     def _encoder_works(self) -> bool:
         """False (and logged once) if the encoder cannot encode, e.g. its model is missing."""
@@ -440,7 +445,7 @@ class SearchEngine:
         """
         self._refresh_if_due()
         excluded = set(exclude_question_ids)
-        understood = self.understand(" ".join(text.split()[:SIMILAR_TEXT_WORDS]))
+        understood = self._understand_draft(text)
         if understood.terms.is_empty():
             return []
         pool = max(self.candidates // 2, limit * 6)
@@ -484,6 +489,15 @@ class SearchEngine:
         ranked.sort(key=lambda item: (-item[0], item[2].question_id))
         return [self._hit(question, score, understood) for _key, score, question in ranked[:limit]]
 
+    def query_vector(self, text: str) -> np.ndarray:
+        """The vector similar_questions(text) compared passages with (the draft's first words,
+        with diacritics put back): a caller comparing the same draft with other texts reuses
+        it instead of encoding the draft again (the encoder caches recent query vectors)."""
+        return self.encoder.encode_queries([self._understand_draft(text).semantic_text])[0]
+
+    def _understand_draft(self, text: str) -> UnderstoodQuery:
+        return self.understand(" ".join(text.split()[:SIMILAR_TEXT_WORDS]))
+
     def _hit(self, doc: SearchDocument, score: float, understood: UnderstoodQuery) -> Hit:
         words = set(understood.folded_words)
         return Hit(
@@ -526,8 +540,8 @@ class SearchEngine:
                 if self._restorer_unsaved:
                     self._save_restorer()
                 self.vectors.save()
-        self.keyword.close()
         self.vectors.close()
+        self.backend.close()
 
 
 def reciprocal_rank_fusion(rankings: list[tuple[list[str], float]]) -> list[tuple[str, float]]:
@@ -539,6 +553,20 @@ def reciprocal_rank_fusion(rankings: list[tuple[list[str], float]]) -> list[tupl
         for rank, doc_id in enumerate(ids, start=1):
             scores[doc_id] = scores.get(doc_id, 0.0) + weight / (RRF_K + rank)
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _first_per_thread(
+    ranked: list[tuple[str, float]], documents: dict[str, SearchDocument]
+) -> list[tuple[str, float]]:
+    """Keep the first (best) of each thread's documents, in order."""
+    seen: set[int] = set()
+    kept = []
+    for doc_id, score in ranked:
+        thread = documents[doc_id].question_id
+        if thread not in seen:
+            seen.add(thread)
+            kept.append((doc_id, score))
+    return kept
 
 
 def _best_per_thread(

@@ -1,0 +1,127 @@
+"""Where a SearchEngine keeps its index: Whoosh files in a directory (the embedded default), or
+PostgreSQL tables (search.postgres.PostgresBackend, for several nodes sharing one database).
+
+A backend gives the engine a keyword index, a vector store, storage for the diacritics
+restorer, and a lock for writers in other processes. Fusion, restoration, similar questions
+and sync are the engine's, written once for both.
+"""
+
+import contextlib
+import fcntl
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Protocol
+
+from search.documents import SearchDocument
+from search.keyword import KeywordIndex
+from search.ranking import Filters, KeywordMatch, QueryTerms
+from search.restorer import DiacriticRestorer
+from search.vectors import NumpyVectorStore, VectorStore
+
+RESTORER_FILE = "restorer.json.gz"
+WRITE_LOCK_FILE = "write.lock"
+
+
+class KeywordStore(Protocol):
+    """What the engine asks of a keyword index (search.keyword.KeywordIndex is one)."""
+
+    def search(
+        self,
+        terms: QueryTerms,
+        filters: Filters,
+        *,
+        limit: int,
+        offset: int = 0,
+        newest_first: bool = False,
+        require_all: bool = False,
+        with_documents: bool = True,
+        collapse: bool = False,
+    ) -> tuple[list[KeywordMatch], int]: ...
+
+    def filtered_doc_ids(self, filters: Filters) -> set[str]: ...
+
+    def question_documents(self, question_ids: Iterable[int]) -> dict[int, SearchDocument]: ...
+
+    def documents_by_id(self, doc_ids: Iterable[str]) -> dict[str, SearchDocument]: ...
+
+    def content_hashes(self) -> dict[str, str]: ...
+
+    def all_documents(self) -> Iterator[SearchDocument]: ...
+
+    def doc_count(self) -> int: ...
+
+    def write(self, *, delete: Iterable[str], add: Iterable[SearchDocument]) -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def warm(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class SearchBackend(Protocol):
+    keyword: KeywordStore
+
+    def open_vectors(self, space: str) -> VectorStore:
+        """The vector store for an encoder's vector space (emptied if it held another)."""
+        ...
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Held by one writer at a time, across processes and machines that share the index."""
+        ...
+
+    def restorer_stamp(self) -> object | None:
+        """Changes whenever the saved restorer changes; None if none is saved."""
+        ...
+
+    def load_restorer(self) -> tuple[DiacriticRestorer, object | None]:
+        """The saved restorer (an empty one if none) and its stamp."""
+        ...
+
+    def save_restorer(self, restorer: DiacriticRestorer) -> object:
+        """Save, returning the new stamp."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class WhooshBackend:
+    """An index directory: keyword/ (Whoosh), vectors/ (snapshot and log), the restorer's file,
+    and a lock file for writers in other processes on the same machine."""
+
+    def __init__(self, index_dir: Path, *, posting_cache_mb: int = 160):
+        self.index_dir = Path(index_dir)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.keyword = KeywordIndex(self.index_dir / "keyword", posting_cache_mb=posting_cache_mb)
+
+    def open_vectors(self, space: str) -> VectorStore:
+        return NumpyVectorStore(self.index_dir / "vectors", space)
+
+    @contextlib.contextmanager
+    def writing(self):
+        with open(self.index_dir / WRITE_LOCK_FILE, "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def restorer_stamp(self) -> int | None:
+        path = self.index_dir / RESTORER_FILE
+        return path.stat().st_mtime_ns if path.exists() else None
+
+    def load_restorer(self) -> tuple[DiacriticRestorer, int | None]:
+        path = self.index_dir / RESTORER_FILE
+        if path.exists():
+            stamp = path.stat().st_mtime_ns
+            return DiacriticRestorer.load(path), stamp
+        return DiacriticRestorer(), None
+
+    def save_restorer(self, restorer: DiacriticRestorer) -> int:
+        path = self.index_dir / RESTORER_FILE
+        restorer.save(path)
+        return path.stat().st_mtime_ns
+
+    def close(self) -> None:
+        self.keyword.close()
