@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from forum import jobs
 from forum.extensions import db
-from forum.models import Notification, Post, Tag, Thread, User, utcnow
+from forum.models import Notification, Tag, Thread, User, utcnow
 from forum.services import notifications, suggestions
 from forum.services.searching import similar_questions
 from search.vietnamese import fold
@@ -212,17 +212,7 @@ def route_question(thread_id):
     if not similarity:
         return []
     weights = {}
-    for answer in db.session.scalars(
-        select(Post)
-        .join(Thread, Thread.id == Post.thread_id)
-        .where(
-            Post.thread_id.in_(similarity),
-            Post.post_type == "answer",
-            Post.status == "published",
-            Post.deleted_at.is_(None),
-            (Post.score > 0) | (Thread.accepted_answer_id == Post.id),
-        )
-    ):
+    for answer in suggestions.good_answers(similarity):
         good = 2.0 if answer.thread.accepted_answer_id == answer.id else 1.0
         weights[answer.author_id] = (
             weights.get(answer.author_id, 0.0) + similarity[answer.thread_id] * good

@@ -54,7 +54,7 @@ def rank(title, body, *, exclude_thread_id=None, limit=3):
     if not hits:
         return []
     similarity = {hit.question_id: min(hit.score, 1.0) for hit in hits}
-    answers = _candidate_answers(similarity)
+    answers = good_answers(similarity)
     if not answers:
         return []
     encoder = search_engine().encoder
@@ -81,13 +81,13 @@ def rank(title, body, *, exclude_thread_id=None, limit=3):
     ]
 
 
-def _candidate_answers(similarity):
-    """Published answers of visible threads that are accepted or voted up."""
+def good_answers(thread_ids):
+    """Published answers of these visible threads that are accepted or voted up."""
     answers = db.session.scalars(
         select(Post)
         .join(Thread, Thread.id == Post.thread_id)
         .where(
-            Post.thread_id.in_(similarity),
+            Post.thread_id.in_(thread_ids),
             Post.post_type == "answer",
             Post.status == "published",
             Post.deleted_at.is_(None),
