@@ -45,12 +45,12 @@ class SearchDocument:
             str(self.has_accepted),
             str(self.score),
         ]
-        return _digest("\x1f".join(parts))
+        return digest("\x1f".join(parts))
 
     @property
     def text_hash(self) -> str:
         """Changes only when the embedded text changes, so votes never cause re-embedding."""
-        return _digest("\x1f".join(self.passages()))
+        return digest("\x1f".join(self.passages()))
 
     def passages(self, max_words: int = 120) -> list[str]:
         """Texts to embed: the title, then the body in chunks of whole sentences.
@@ -102,7 +102,8 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
+    """A short hex digest of a text (content and text hashes)."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
 
 

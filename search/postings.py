@@ -14,6 +14,8 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+_ENTRY_OVERHEAD = 200  # bytes of an entry besides its arrays, so empty entries count too
+
 
 class PostingCache:
     """(segment, field, term) -> (docnums, impacts, average length); segments never change,
@@ -36,12 +38,22 @@ class PostingCache:
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= old[0].nbytes + old[1].nbytes
+                self._bytes -= _size(old)
             self._entries[key] = entry
-            self._bytes += entry[0].nbytes + entry[1].nbytes
+            self._bytes += _size(entry)
             while self._bytes > self.max_bytes and len(self._entries) > 1:
-                _old_key, (ids, impact, _average) = self._entries.popitem(last=False)
-                self._bytes -= ids.nbytes + impact.nbytes
+                _old_key, old = self._entries.popitem(last=False)
+                self._bytes -= _size(old)
+
+    def drop_segments(self, segments: set) -> None:
+        """Forget the entries of segments that were merged away."""
+        with self._lock:
+            for key in [key for key in self._entries if key[0] in segments]:
+                self._bytes -= _size(self._entries.pop(key))
+
+
+def _size(entry) -> int:
+    return entry[0].nbytes + entry[1].nbytes + _ENTRY_OVERHEAD
 
 
 def posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:

@@ -161,20 +161,27 @@ class DiacriticRestorer:
 
     def save(self, path: Path) -> None:
         """Write atomically (temporary file, then rename)."""
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_bytes(self.to_bytes())
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "DiacriticRestorer":
+        return cls.from_bytes(path.read_bytes())
+
+    def to_bytes(self) -> bytes:
+        """Gzipped JSON of the counts."""
         data = {
             "unigrams": self.unigrams,
             "bigrams": self.bigrams,
             "source_fingerprint": self.source_fingerprint,
         }
-        temporary = path.with_name(f".{path.name}.tmp")
-        with gzip.open(temporary, "wt", encoding="utf-8", compresslevel=3) as out:
-            json.dump(data, out, ensure_ascii=False)
-        os.replace(temporary, path)
+        text = json.dumps(data, ensure_ascii=False)
+        return gzip.compress(text.encode("utf-8"), compresslevel=3)
 
     @classmethod
-    def load(cls, path: Path) -> "DiacriticRestorer":
-        with gzip.open(path, "rt", encoding="utf-8") as source:
-            data = json.load(source)
+    def from_bytes(cls, blob: bytes) -> "DiacriticRestorer":
+        data = json.loads(gzip.decompress(blob).decode("utf-8"))
         restorer = cls()
         restorer.unigrams = Counter(data["unigrams"])
         restorer.bigrams = Counter(data["bigrams"])

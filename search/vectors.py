@@ -278,7 +278,10 @@ class NumpyVectorStore:
         """Forget every vector, e.g. because the encoder changed."""
         with self._write_lock:
             self.space = space
+            generation = self.generation
             self._reset()
+            # A new generation, whose log has none of the old vectors' records.
+            self.generation = generation
             self._write_snapshot()
 
     def save(self) -> None:
@@ -361,7 +364,7 @@ class NumpyVectorStore:
             out.flush()
             os.fsync(out.fileno())
         # The new, empty log must exist before the snapshot names it.
-        self._log_path(generation).touch()
+        self._log_path(generation).write_bytes(b"")
         os.replace(temporary, self.directory / SNAPSHOT_NAME)
         if self._log_file is not None:
             self._log_file.close()

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from search import FakeEncoder, SearchDocument, SearchEngine, SentenceTransformerEncoder
+from search import FakeEncoder, SearchDocument, SearchEngine, SentenceTransformerEncoder, encoders
 
 
 def test_fake_vectors_are_deterministic_and_normalized():
@@ -35,6 +35,34 @@ def test_real_encoder_names_its_vector_space_without_loading():
     other = SentenceTransformerEncoder("some/model", query_prompt="")
     assert encoder.name != other.name  # prompts change the vectors, so the space
     assert encoder._model is None  # nothing loaded until the first encode
+
+
+class CountingModel:
+    """Stands in for a sentence-transformers model: fake vectors, and the texts it was given."""
+
+    def __init__(self):
+        self.calls = []
+
+    def encode(self, texts, **options):
+        self.calls.append(list(texts))
+        return FakeEncoder().encode_passages(texts)
+
+
+def test_real_encoder_reuses_recent_query_vectors(monkeypatch):
+    monkeypatch.setattr(encoders, "QUERY_CACHE_SIZE", 2)
+    encoder = SentenceTransformerEncoder("some/model", query_prompt="query: ")
+    model = encoder._model = CountingModel()
+    first = encoder.encode_queries(["lừa đảo", "chè"])
+    again = encoder.encode_queries(["chè", "lừa đảo", "chè"])
+    assert model.calls == [["query: lừa đảo", "query: chè"]]
+    assert np.array_equal(again, first[[1, 0, 1]])
+    again[0] += 1  # a caller's array is its own
+    assert np.array_equal(encoder.encode_queries(["chè"])[0], first[1])
+    encoder.encode_queries(["zalo"])  # the least recently used, "lừa đảo", goes
+    encoder.encode_queries(["chè", "lừa đảo"])
+    assert model.calls[1:] == [["query: zalo"], ["query: lừa đảo"]]
+    encoder.encode_passages(["chè", "chè"])  # passages are not kept
+    assert model.calls[-1] == ["chè", "chè"]
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,16 @@
-"""SearchEngine: sync and repair, the three modes, similar questions, concurrency."""
+"""SearchEngine on both backends: sync and repair, the three modes, collapsing by thread,
+similar questions, concurrency."""
 
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
+from search_backends import BACKENDS, make_place
 
-from search import FakeEncoder, SearchDocument, SearchEngine
-from search.engine import RESTORER_FILE, reciprocal_rank_fusion
+from search import MODES, FakeEncoder, SearchDocument
+from search.engine import reciprocal_rank_fusion
 from search.restorer import DiacriticRestorer
 
 START = datetime(2025, 5, 1, tzinfo=UTC)
@@ -44,14 +47,22 @@ A3 = answer(31, Q3, "Cúp máy ngay, không chuyển tiền, báo công an phư�
 CORPUS = [Q1, A1, Q2, Q3, A3]
 
 
+@pytest.fixture(params=BACKENDS)
+def place(request, tmp_path):
+    """Where the index lives; `place.open(encoder)` is an engine (a node) on it."""
+    place = make_place(request.param, tmp_path)
+    yield place
+    place.close()
+
+
 @pytest.fixture
 def encoder():
     return FakeEncoder()
 
 
 @pytest.fixture
-def engine(tmp_path, encoder):
-    search_engine = SearchEngine(tmp_path / "index", encoder)
+def engine(place, encoder):
+    search_engine = place.open(encoder)
     search_engine.sync(CORPUS)
     yield search_engine
     search_engine.close()
@@ -64,9 +75,9 @@ def ids(results):
 # Sync ----------------------------------------------------------------------------------------
 
 
-def test_first_sync_adds_and_embeds_everything(tmp_path):
+def test_first_sync_adds_and_embeds_everything(place):
     encoder = FakeEncoder()
-    engine = SearchEngine(tmp_path / "index", encoder)
+    engine = place.open(encoder)
     report = engine.sync(CORPUS)
     passages = sum(len(doc.passages()) for doc in CORPUS)
     assert (report.added, report.updated, report.removed) == (5, 0, 0)
@@ -104,13 +115,13 @@ def test_a_title_change_reembeds_the_question_and_its_answers(engine, encoder):
     assert encoder.passages_encoded - before == len(retitled.passages()) + len(A1.passages())
 
 
-def test_sync_repairs_what_a_crash_left_out_of_step(engine, encoder, tmp_path):
+def test_sync_repairs_what_a_crash_left_out_of_step(engine, encoder, place):
     # Crash after the keyword commit, before the vectors were logged:
     engine.vectors.remove(["a:11"])
     # Crash after the vectors were logged, before the keyword commit:
     engine.keyword.write(delete=["q:2"], add=[])
-    # The restorer's file lost:
-    (tmp_path / "index" / RESTORER_FILE).unlink(missing_ok=True)
+    # The saved restorer lost:
+    place.forget_restorer()
     engine.restorer.source_fingerprint = 0
     before = encoder.passages_encoded
     report = engine.sync(CORPUS)
@@ -121,12 +132,12 @@ def test_sync_repairs_what_a_crash_left_out_of_step(engine, encoder, tmp_path):
     assert "a:11" in ids(engine.search("xác nhận email", mode="semantic"))
 
 
-def test_changing_the_encoder_reembeds_everything(tmp_path):
-    first = SearchEngine(tmp_path / "index", FakeEncoder(dim=64))
+def test_changing_the_encoder_reembeds_everything(place):
+    first = place.open(FakeEncoder(dim=64))
     first.sync(CORPUS)
     first.close()
     other = FakeEncoder(dim=128)
-    second = SearchEngine(tmp_path / "index", other)
+    second = place.open(other)
     report = second.sync(CORPUS)
     assert report.unchanged == 5
     assert other.passages_encoded == sum(len(doc.passages()) for doc in CORPUS)
@@ -155,8 +166,8 @@ def test_rebuild_restorer_counts_the_indexed_documents_again(engine):
     assert "rebuilt the diacritics restorer" not in engine.sync(CORPUS).notes
 
 
-def test_a_second_engine_on_the_same_directory_sees_changes_after_refresh(engine, tmp_path):
-    reader = SearchEngine(tmp_path / "index", FakeEncoder())
+def test_a_second_engine_on_the_same_index_sees_changes_after_refresh(engine, place):
+    reader = place.open(FakeEncoder())
     engine.upsert([question(6, "Gemini dùng thử", "Gemini có miễn phí không?")])
     reader.refresh()
     assert ids(reader.search("gemini", mode="keyword")) == ["q:6"]
@@ -164,25 +175,25 @@ def test_a_second_engine_on_the_same_directory_sees_changes_after_refresh(engine
     reader.close()
 
 
-def test_an_engine_that_only_searched_writes_nothing_on_close(engine, tmp_path):
-    reader = SearchEngine(tmp_path / "index", FakeEncoder())
+def test_an_engine_that_only_searched_writes_nothing_on_close(engine, place):
+    reader = place.open(FakeEncoder())
     engine.upsert([question(7, "Viết prompt cho giáo án", "Mẫu câu lệnh nào tốt?")])
     reader.close()  # its view is older: saving it would lose q:7
     engine.close()
-    reopened = SearchEngine(tmp_path / "index", FakeEncoder())
+    reopened = place.open(FakeEncoder())
     assert "q:7" in reopened.vectors.doc_ids()
     assert ids(reopened.search("giáo án", mode="keyword"))[0] == "q:7"
     reopened.close()
 
 
-def test_two_writers_on_one_directory_keep_both_changes(engine, tmp_path):
-    other = SearchEngine(tmp_path / "index", FakeEncoder())  # say, a `reindex` command
+def test_two_writers_on_one_index_keep_both_changes(engine, place):
+    other = place.open(FakeEncoder())  # say, a `reindex` command
     engine.upsert([question(8, "Gemini viết thơ", "Thơ lục bát.")])
     other.upsert([question(9, "Gemini vẽ tranh", "Tranh sơn dầu.")])
     engine.upsert([question(10, "Gemini dịch tiếng Anh", "Dịch văn bản.")])
     other.close()
     engine.close()
-    reopened = SearchEngine(tmp_path / "index", FakeEncoder())
+    reopened = place.open(FakeEncoder())
     assert {"q:8", "q:9", "q:10"} <= reopened.vectors.doc_ids()
     assert set(ids(reopened.search("gemini", mode="keyword"))) == {"q:8", "q:9", "q:10"}
     reopened.close()
@@ -202,8 +213,8 @@ def test_bad_queries_never_raise(engine, mode, query):
 
 
 @pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
-def test_an_empty_index_answers_with_nothing(tmp_path, mode):
-    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+def test_an_empty_index_answers_with_nothing(place, mode):
+    engine = place.open(FakeEncoder())
     results = engine.search("đăng ký tài khoản", mode=mode, tag="chatgpt")
     assert (results.hits, results.total) == ([], 0)
     assert engine.similar_questions("Làm sao đăng ký tài khoản ChatGPT?") == []
@@ -255,7 +266,7 @@ def test_reciprocal_rank_fusion_weights_and_ties():
     assert [doc_id for doc_id, _score in fused] == ["b", "a", "c"]
 
 
-def test_hybrid_beats_each_mode_alone(tmp_path):
+def test_hybrid_beats_each_mode_alone(place):
     """Keyword alone prefers a title that merely lists the words; semantic alone prefers
     near-words ("chatgpt4", "androidtv"); both rank the real answer second; fused, it wins."""
     query = "cài chatgpt android"
@@ -264,7 +275,7 @@ def test_hybrid_beats_each_mode_alone(tmp_path):
                       "Cài chatgpt trên android")
     near_words = [question(3, "Chatgpt4 androidtv"), question(4, "Chatgpt4 trên tivi")]
     others = [question(10 + i, f"Chuyện {i}", FILLER) for i in range(6)]
-    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine = place.open(FakeEncoder())
     engine.sync([keyword_decoy, target, *near_words, *others])
     keyword = ids(engine.search(query, mode="keyword"))
     semantic = ids(engine.search(query, mode="semantic"))
@@ -275,16 +286,69 @@ def test_hybrid_beats_each_mode_alone(tmp_path):
     engine.close()
 
 
+# Collapsing by thread --------------------------------------------------------------------------
+
+Q40 = question(40, "Cách ủ phân hữu cơ cho chè", "Ủ phân chuồng thế nào cho chè?", answers=3,
+               tags=["che"])
+THREADS = [
+    Q40,
+    answer(41, Q40, "Ủ phân chuồng với vôi bột, đảo phân chè mỗi tuần.", days=1),
+    answer(42, Q40, "Phân chè ủ ba tháng là dùng được.", days=2),
+    answer(43, Q40, "Hỏi hợp tác xã chè về phân.", days=3),
+    question(50, "Bón phân cho chè mùa khô", "Phân nào tốt cho chè?", answers=1, days=5),
+    answer(51, question(50, "Bón phân cho chè mùa khô"), "Phân hữu cơ ủ kỹ.", days=6),
+    question(60, "Zalo bị khoá tài khoản", "Làm sao mở lại?", days=7),
+]
+
+
+def first_per_thread(hits):
+    seen, kept = set(), []
+    for hit in hits:
+        if hit.question_id not in seen:
+            seen.add(hit.question_id)
+            kept.append(hit.doc_id)
+    return kept
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_collapse_shows_each_thread_once_by_its_best_hit(place, mode):
+    engine = place.open(FakeEncoder())
+    engine.sync(THREADS[:-2])
+    # Two more writes: with Whoosh, documents of one thread in several segments.
+    engine.upsert([THREADS[-2]])
+    engine.upsert([THREADS[-1]])
+    every = engine.search("phân chè", mode=mode, limit=50)
+    collapsed = engine.search("phân chè", mode=mode, limit=50, collapse=True)
+    assert len({hit.question_id for hit in every.hits}) < len(every.hits)
+    assert ids(collapsed) == first_per_thread(every.hits)
+    assert collapsed.total == len(collapsed.hits) == len({h.question_id for h in every.hits})
+    second = engine.search("phân chè", mode=mode, limit=1, offset=1, collapse=True)
+    assert ids(second) == ids(collapsed)[1:2] and second.total == collapsed.total
+    engine.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_collapse_sorted_by_newest_shows_each_thread_once(place, mode):
+    engine = place.open(FakeEncoder())
+    engine.sync(THREADS)
+    results = engine.search("phân chè", mode=mode, sort="newest", collapse=True)
+    threads = [hit.question_id for hit in results.hits]
+    dates = [hit.created_at for hit in results.hits]
+    assert len(threads) == len(set(threads)) == results.total and 40 in threads
+    assert dates == sorted(dates, reverse=True)
+    engine.close()
+
+
 class BrokenEncoder(FakeEncoder):
     def encode_queries(self, texts):
         raise OSError("model folder missing")
 
 
-def test_a_broken_model_falls_back_to_keyword_search(tmp_path, caplog):
-    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+def test_a_broken_model_falls_back_to_keyword_search(place, caplog):
+    engine = place.open(FakeEncoder())
     engine.sync(CORPUS)
     engine.close()
-    broken = SearchEngine(tmp_path / "index", BrokenEncoder())
+    broken = place.open(BrokenEncoder())
     results = broken.search("lừa đảo chuyển tiền")
     assert results.mode == "keyword"
     assert ids(results)[0] in {"q:3", "a:31"}
@@ -296,13 +360,13 @@ def test_a_broken_model_falls_back_to_keyword_search(tmp_path, caplog):
 # Similar questions ---------------------------------------------------------------------------
 
 
-def test_similar_questions_put_answered_threads_first_among_equals(tmp_path):
+def test_similar_questions_put_answered_threads_first_among_equals(place):
     unanswered = question(1, "Cách tạo ảnh bằng AI miễn phí", "Dùng công cụ nào?")
     answered = question(2, "Cách tạo ảnh bằng AI miễn phí", "Dùng công cụ nào?",
                         answers=2, accepted=True)
     unrelated = question(3, "Bán chè Thái Nguyên online", "Viết bài quảng cáo thế nào?",
                          answers=3, accepted=True)
-    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine = place.open(FakeEncoder())
     engine.sync([unanswered, answered, unrelated])
     similar = engine.similar_questions("Tạo ảnh bằng AI miễn phí được không?")
     assert [hit.question_id for hit in similar][:2] == [2, 1]
@@ -311,10 +375,10 @@ def test_similar_questions_put_answered_threads_first_among_equals(tmp_path):
     engine.close()
 
 
-def test_a_much_better_match_beats_an_answered_one(tmp_path):
+def test_a_much_better_match_beats_an_answered_one(place):
     exact = question(1, "Lỗi đăng nhập Zalo trên máy tính", "Zalo báo lỗi mạng.")
     loose = question(2, "Hỏi chung về máy tính", "Máy chậm.", answers=1, accepted=True)
-    engine = SearchEngine(tmp_path / "index", FakeEncoder())
+    engine = place.open(FakeEncoder())
     engine.sync([exact, loose])
     similar = engine.similar_questions("Zalo không đăng nhập được trên máy tính, báo lỗi mạng")
     assert [hit.question_id for hit in similar][0] == 1
@@ -326,6 +390,28 @@ def test_similar_question_scores_are_absolute(engine):
     assert duplicate[0].question_id == 3 and duplicate[0].score >= 0.8
     unrelated = engine.similar_questions("Nấu phở bò thế nào cho ngon?")
     assert all(0.0 <= hit.score < 0.5 for hit in unrelated)
+
+
+class RecordingEncoder(FakeEncoder):
+    def __init__(self):
+        super().__init__()
+        self.queries = []
+
+    def encode_queries(self, texts):
+        self.queries.extend(texts)
+        return super().encode_queries(texts)
+
+
+def test_query_vector_is_the_one_similar_questions_compared_with(place):
+    encoder = RecordingEncoder()
+    engine = place.open(encoder)
+    engine.sync(CORPUS)
+    draft = "lam sao dang ky tai khoan chatgpt " + "ba " * 60
+    engine.similar_questions(draft)
+    used = encoder.queries[-1]
+    assert used == "làm sao đăng ký tài khoản chatgpt" + " ba" * 33  # restored, 40 words
+    assert np.array_equal(engine.query_vector(draft), encoder.encode_queries([used])[0])
+    engine.close()
 
 
 def test_similar_questions_count_answers_for_their_thread_and_honour_exclusions(engine):
@@ -372,3 +458,44 @@ def test_searches_run_while_a_writer_commits(engine):
     assert not errors
     # 30 added; q:104, q:109, q:114, q:119 and q:124 removed.
     assert engine.search("zalo", mode="keyword").total == 25
+
+
+def test_writers_in_other_processes_at_once_keep_every_change(engine, place):
+    """Each engine stands for a process (a worker, a web node): its own connections and
+    locks. They write at the same time; nothing is lost and keyword and vectors agree."""
+    writers = [place.open(FakeEncoder()) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def write(number, writer):
+        try:
+            for i in range(8):
+                doc = question(200 + 10 * number + i, f"Máy gặt số {number}-{i}", "Máy gặt hỏng.")
+                writer.upsert([doc])
+        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=item) for item in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    for writer in writers:
+        writer.close()
+    engine.refresh()
+    assert engine.search("gặt", mode="keyword").total == 24
+    assert {f"q:{200 + 10 * n + i}" for n in range(3) for i in range(8)} <= engine.vectors.doc_ids()
+    added = [question(200 + 10 * n + i, f"Máy gặt số {n}-{i}", "Máy gặt hỏng.")
+             for n in range(3) for i in range(8)]
+    assert engine.sync([*CORPUS, *added]).unchanged == len(CORPUS) + 24
+
+
+@pytest.mark.postgres
+def test_postgres_folds_letters_vietnamese_folding_leaves_with_unaccent(tmp_path):
+    place = make_place("postgres", tmp_path)
+    engine = place.open(FakeEncoder())
+    engine.sync([question(70, "Ørsted và Straße", "Điện gió ngoài khơi.")])
+    assert ids(engine.search("orsted strasse", mode="keyword")) == ["q:70"]
+    assert ids(engine.search("Ørsted", mode="keyword")) == ["q:70"]
+    engine.close()
+    place.close()

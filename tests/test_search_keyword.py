@@ -1,12 +1,16 @@
-"""Keyword search on the Whoosh index: ranking fields, filters, sorting, paging, snippets."""
+"""Keyword search on both backends' indexes: ranking fields, filters, sorting, paging; the
+Whoosh postings reader, PostgreSQL's segment merging; snippets."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from search_backends import BACKENDS, make_place
 
 from search.documents import SearchDocument
 from search.keyword import Filters, KeywordIndex, QueryTerms
+from search.postgres_keyword import MERGE_FACTOR, _merge_plan
 from search.postings import posting_arrays
 from search.snippets import highlight
 from search.vietnamese import has_diacritics, phrases
@@ -45,13 +49,25 @@ DOCS = [
 ]
 
 
+@pytest.fixture(params=BACKENDS)
+def place(request, tmp_path):
+    place = make_place(request.param, tmp_path)
+    yield place
+    place.close()
+
+
 @pytest.fixture
-def index(tmp_path):
-    keyword = KeywordIndex(tmp_path / "keyword")
-    keyword.write(delete=[], add=DOCS[:3])
-    keyword.write(delete=[], add=DOCS[3:])  # two segments, as after separate commits
+def empty_index(place):
+    keyword = place.keyword_index()
     yield keyword
     keyword.close()
+
+
+@pytest.fixture
+def index(empty_index):
+    empty_index.write(delete=[], add=DOCS[:3])
+    empty_index.write(delete=[], add=DOCS[3:])  # two segments, as after separate commits
+    return empty_index
 
 
 def search(index, query, filters=None, **options):
@@ -61,15 +77,13 @@ def search(index, query, filters=None, **options):
     return [m.doc_id for m in matches], total
 
 
-def test_title_outranks_tags_which_outrank_body(tmp_path):
-    keyword = KeywordIndex(tmp_path / "k")
-    keyword.write(delete=[], add=[
+def test_title_outranks_tags_which_outrank_body(empty_index):
+    empty_index.write(delete=[], add=[
         doc("q:1", "Câu hỏi khác", "Nói về zalo một lần.", tags=["khac"]),
         doc("q:2", "Câu hỏi khác", "Không có gì.", tags=["zalo"]),
         doc("q:3", "Zalo bị khoá", "Không có gì."),
     ])
-    assert search(keyword, "zalo")[0] == ["q:3", "q:2", "q:1"]
-    keyword.close()
+    assert search(empty_index, "zalo")[0] == ["q:3", "q:2", "q:1"]
 
 
 def test_any_word_matches_and_more_words_rank_higher(index):
@@ -147,7 +161,7 @@ def test_filtered_doc_ids_and_question_lookup(index):
     assert index.question_documents([1, 99]) == {1: DOCS[0]}
 
 
-def test_fast_posting_reader_agrees_with_whoosh(tmp_path):
+def test_fast_posting_reader_agrees_with_whoosh(tmp_path):  # Whoosh only
     keyword = KeywordIndex(tmp_path / "k")
     many = [doc(f"q:{i}", f"Câu {i}", "chè " * (1 + i % 3)) for i in range(1, 400)]
     keyword.write(delete=[], add=many)
@@ -166,15 +180,15 @@ def test_fast_posting_reader_agrees_with_whoosh(tmp_path):
     keyword.close()
 
 
-def test_cached_postings_rank_like_a_fresh_index(tmp_path):
-    keyword = KeywordIndex(tmp_path / "k")
+def test_cached_postings_rank_like_a_fresh_index(place):
+    keyword = place.keyword_index()
     keyword.write(delete=[], add=DOCS)
     assert keyword.warm(min_share=0.0) > 0
     before = search(keyword, "điện thoại chatgpt")
     # Much longer bodies shift the average field length, which cached impacts depend on.
     long_body = " ".join(["chè xanh Thái Nguyên"] * 60)
     keyword.write(delete=[], add=[doc(f"q:{n}", "Chè", long_body) for n in range(10, 30)])
-    fresh = KeywordIndex(tmp_path / "k")
+    fresh = place.keyword_index()
     query = QueryTerms.from_phrases(phrases("điện thoại chatgpt"), typed_with_diacritics=True)
     cached_matches, _ = keyword.search(query, Filters(), limit=10)
     fresh_matches, _ = fresh.search(query, Filters(), limit=10)
@@ -182,6 +196,57 @@ def test_cached_postings_rank_like_a_fresh_index(tmp_path):
     assert [m.score for m in cached_matches] == pytest.approx([m.score for m in fresh_matches])
     fresh.close()
     keyword.close()
+
+
+@pytest.mark.postgres
+def test_both_backends_score_alike(tmp_path):
+    """The same documents and query give the same ranking and (nearly) the same scores:
+    Whoosh keeps field lengths in one byte, PostgreSQL exactly."""
+    postgres = make_place("postgres", tmp_path)
+    indexes = [KeywordIndex(tmp_path / "whoosh"), postgres.keyword_index()]
+    results = []
+    for keyword in indexes:
+        keyword.write(delete=[], add=DOCS)
+        terms = QueryTerms.from_phrases(phrases("đăng ký điện thoại chatgpt"),
+                                        typed_with_diacritics=True)
+        results.append(keyword.search(terms, Filters(), limit=10)[0])
+    whoosh, pg = results
+    assert [m.doc_id for m in whoosh] == [m.doc_id for m in pg]
+    assert [m.score for m in whoosh] == pytest.approx([m.score for m in pg], rel=0.1)
+    assert [m.coverage for m in whoosh] == pytest.approx([m.coverage for m in pg])
+    indexes[0].close()
+    postgres.close()
+
+
+def test_a_new_answer_count_or_vote_reaches_filters_and_stored_fields(index):
+    # PostgreSQL keeps the postings of a document whose words did not change.
+    answered = replace(DOCS[2], answer_count=2, score=5)
+    assert search(index, "điện thoại", Filters(answered=True))[0] == []
+    index.write(delete=["q:2"], add=[answered])
+    assert search(index, "điện thoại", Filters(answered=True))[0] == ["q:2"]
+    assert index.documents_by_id(["q:2"])["q:2"] == answered
+
+
+@pytest.mark.postgres
+def test_postgres_merges_a_full_tier_of_segments(tmp_path):
+    place = make_place("postgres", tmp_path)
+    keyword = place.keyword_index()
+    for number in range(1, MERGE_FACTOR + 3):
+        keyword.write(delete=[], add=[doc(f"q:{number}", f"Câu hỏi số {number} về chè", "Chè.")])
+    keyword.write(delete=["q:3"], add=[doc("q:4", "Hỏi về cà phê", "Không phải chè.")])
+    assert len(keyword._view.segments) < MERGE_FACTOR
+    ids, total = search(keyword, "chè", limit=20)
+    assert total == MERGE_FACTOR + 1 and "q:3" not in ids
+    assert search(keyword, "cà phê")[0] == ["q:4"]
+    place.close()
+
+
+def test_merge_plan_takes_the_smallest_full_tier_and_half_dead_segments():
+    small = [(n, 1, 1) for n in range(MERGE_FACTOR)]
+    large = [(100 + n, 500, 500) for n in range(3)]
+    assert _merge_plan(small + large) == list(range(MERGE_FACTOR))
+    assert _merge_plan(small[:-1] + large) == []
+    assert _merge_plan(large + [(200, 500, 200)]) == [200]
 
 
 def test_snippet_marks_matches_ignoring_diacritics_and_escapes_html():

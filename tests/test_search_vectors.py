@@ -1,7 +1,8 @@
-"""The numpy vector store: best passage per document, persisted as snapshot plus log."""
+"""Vector stores: best passage per document, in files (snapshot plus log) or in PostgreSQL."""
 
 import numpy as np
 import pytest
+from search_backends import BACKENDS, WhooshPlace, make_place
 
 from search.vectors import SNAPSHOT_NAME, NumpyVectorStore, VectorEntry
 
@@ -15,9 +16,20 @@ def entry(doc_id: str, *rows: np.ndarray, text_hash: str = "h") -> VectorEntry:
     return VectorEntry(doc_id, text_hash, np.stack(rows))
 
 
+@pytest.fixture(params=BACKENDS)
+def open_store(request, tmp_path):
+    """open_store(space) opens the store as another process would (files or PostgreSQL)."""
+    place = make_place(request.param, tmp_path)
+    if isinstance(place, WhooshPlace):
+        yield lambda space: NumpyVectorStore(tmp_path / "vectors", space)
+    else:
+        yield lambda space: place.backend().open_vectors(space)
+    place.close()
+
+
 @pytest.fixture
-def store(tmp_path):
-    vectors = NumpyVectorStore(tmp_path / "vectors", "space-a")
+def store(open_store):
+    vectors = open_store("space-a")
     vectors.add([
         entry("q:1", unit(1, 0, 0)),
         entry("a:1", unit(0, 1, 0), unit(0.9, 0.1, 0)),  # its second passage is near q:1
@@ -60,17 +72,20 @@ def test_removed_documents_are_not_found(store):
     assert [d for d, _s in store.search(unit(1, 0, 0), k=3)] == ["a:1", "q:2"]
 
 
-def test_changes_survive_reopening_from_the_log(store, tmp_path):
+def test_changes_survive_reopening(store, open_store):
     store.remove(["q:2"])
     store.add([entry("q:3", unit(1, 1, 1), text_hash="h3")])
-    reopened = NumpyVectorStore(tmp_path / "vectors", "space-a")
+    reopened = open_store("space-a")
     assert reopened.doc_ids() == {"q:1", "a:1", "q:3"}
     assert reopened.text_hash("q:3") == "h3"
     assert reopened.search(unit(1, 1, 1), k=1)[0][0] == "q:3"
     reopened.close()
 
 
-def test_save_writes_a_snapshot_and_starts_an_empty_log(store, tmp_path):
+def test_save_writes_a_snapshot_and_starts_an_empty_log(tmp_path):
+    store = NumpyVectorStore(tmp_path / "vectors", "space-a")
+    store.add([entry("q:1", unit(1, 0, 0)), entry("a:1", unit(0, 1, 0)),
+               entry("q:2", unit(0, 0, 1))])
     store.remove(["q:2"])
     store.save()
     directory = tmp_path / "vectors"
@@ -82,7 +97,10 @@ def test_save_writes_a_snapshot_and_starts_an_empty_log(store, tmp_path):
     reopened.close()
 
 
-def test_a_record_cut_short_by_a_crash_is_ignored(store, tmp_path):
+def test_a_record_cut_short_by_a_crash_is_ignored(tmp_path):
+    store = NumpyVectorStore(tmp_path / "vectors", "space-a")
+    store.add([entry("q:1", unit(1, 0, 0)), entry("a:1", unit(0, 1, 0)),
+               entry("q:2", unit(0, 0, 1))])
     store.add([entry("q:9", unit(1, 0, 1), text_hash="h9")])
     store.close()
     log = next((tmp_path / "vectors").glob("vectors-*.log"))
@@ -98,16 +116,23 @@ def test_a_record_cut_short_by_a_crash_is_ignored(store, tmp_path):
     again.close()
 
 
-def test_a_different_encoder_starts_an_empty_store(store, tmp_path):
+def test_a_different_encoder_starts_an_empty_store(store, open_store):
     store.close()
-    other = NumpyVectorStore(tmp_path / "vectors", "space-b")
+    other = open_store("space-b")
     assert other.doc_ids() == set()
-    assert (tmp_path / "vectors" / SNAPSHOT_NAME).exists()
+    assert open_store("space-b").doc_ids() == set()
+    other.add([entry("q:5", unit(1, 0))])
+    assert open_store("space-b").doc_ids() == {"q:5"}
     other.close()
 
 
-def test_another_process_sees_changes_after_refresh(store, tmp_path):
-    reader = NumpyVectorStore(tmp_path / "vectors", "space-a")
+def test_a_new_encoder_writes_a_snapshot_at_once(tmp_path):
+    NumpyVectorStore(tmp_path / "vectors", "space-b").close()
+    assert (tmp_path / "vectors" / SNAPSHOT_NAME).exists()
+
+
+def test_another_process_sees_changes_after_refresh(store, open_store):
+    reader = open_store("space-a")
     store.add([entry("q:4", unit(0, 1, 1), text_hash="h4")])
     assert "q:4" not in reader.doc_ids()
     reader.refresh()
@@ -119,11 +144,11 @@ def test_another_process_sees_changes_after_refresh(store, tmp_path):
     reader.close()
 
 
-def test_many_documents_keep_exact_top_k(tmp_path):
+def test_many_documents_keep_exact_top_k(open_store):
     rng = np.random.default_rng(3)
     matrix = rng.normal(size=(500, 16)).astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    vectors = NumpyVectorStore(tmp_path / "v", "s")
+    vectors = open_store("s")
     vectors.add(VectorEntry(f"d:{i}", "h", matrix[i : i + 1]) for i in range(500))
     query = matrix[7]
     expected = np.argsort(-(matrix @ query))[:10]

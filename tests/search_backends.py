@@ -1,0 +1,105 @@
+"""The two search backends for the search tests: Whoosh in a temporary folder, PostgreSQL in a
+schema of its own per test (dropped afterwards).
+
+PostgreSQL runs when TEST_SEARCH_POSTGRES_URL names a server ("" or "local" mean the local
+one, LOCAL_URL), or else when TEST_DATABASE_URL is a PostgreSQL URL (`make test`'s second run);
+otherwise, or when the server does not answer, those tests are skipped.
+
+    TEST_SEARCH_POSTGRES_URL=local .venv/bin/python -m pytest tests/test_search_engine.py
+"""
+
+import functools
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from search import SearchEngine
+from search.backends import RESTORER_FILE
+from search.keyword import KeywordIndex
+from search.postgres import PostgresBackend, libpq_url
+
+LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/xutra_test"
+BACKENDS = ["whoosh", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def postgres_url() -> str | None:
+    """The server to test the PostgreSQL backend on, if one is asked for and answers."""
+    url = os.environ.get("TEST_SEARCH_POSTGRES_URL")
+    if url is not None:
+        url = LOCAL_URL if url.strip() in ("", "local") else url
+    else:
+        url = os.environ.get("TEST_DATABASE_URL", "")
+        if not url.startswith("postgres"):
+            return None
+    return url if _answers(libpq_url(url)) else None
+
+
+@functools.cache
+def _answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+class WhooshPlace:
+    """An index directory."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def open(self, encoder, **options) -> SearchEngine:
+        return SearchEngine(self.directory, encoder, **options)
+
+    def keyword_index(self) -> KeywordIndex:
+        return KeywordIndex(self.directory / "keyword")
+
+    def forget_restorer(self) -> None:
+        (self.directory / RESTORER_FILE).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresPlace:
+    """A schema, opened by as many backends (nodes) as a test likes."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.schema = f"search_test_{uuid.uuid4().hex[:12]}"
+        self.backends: list[PostgresBackend] = []
+
+    def backend(self, **options) -> PostgresBackend:
+        backend = PostgresBackend(self.url, schema=self.schema, **options)
+        self.backends.append(backend)
+        return backend
+
+    def open(self, encoder, **options) -> SearchEngine:
+        return SearchEngine(self.backend(), encoder, **options)
+
+    def keyword_index(self):
+        return self.backend().keyword
+
+    def forget_restorer(self) -> None:
+        with psycopg.connect(libpq_url(self.url), autocommit=True) as conn:
+            conn.execute(f'UPDATE "{self.schema}".state SET restorer = NULL')
+
+    def close(self) -> None:
+        for backend in self.backends:
+            backend.close()
+        with psycopg.connect(libpq_url(self.url), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+
+def make_place(kind: str, tmp_path: Path):
+    """A WhooshPlace or PostgresPlace; skips the test if PostgreSQL is not available."""
+    if kind == "whoosh":
+        return WhooshPlace(tmp_path / "index")
+    url = postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL for search tests (TEST_SEARCH_POSTGRES_URL, TEST_DATABASE_URL)")
+    return PostgresPlace(url)
