@@ -75,6 +75,12 @@ class Config:
     SEARCH_ENCODER = "sentence-transformers"  # or "fake" (tests)
     SEARCH_TORCH_THREADS = 1
     SEARCH_SYNC_ON_START = True
+    # "whoosh": files under SEARCH_INDEX_PATH (one machine). "postgres": tables in schema
+    # SEARCH_SCHEMA of SEARCH_DATABASE_URL, else of the forum's own PostgreSQL database, shared
+    # by several web nodes and workers.
+    SEARCH_BACKEND = "whoosh"
+    SEARCH_DATABASE_URL = None
+    SEARCH_SCHEMA = "search"
 
     # Moderation: thresholds live here so they can be tuned against the moderators' dashboard.
     MODERATION_ENABLED = True
@@ -132,6 +138,9 @@ def from_environment():
             settings[name] = os.environ[name]
     if os.environ.get("SEARCH_MODEL"):
         settings["SEARCH_MODEL"] = os.environ["SEARCH_MODEL"]
+    for name in ("SEARCH_BACKEND", "SEARCH_DATABASE_URL"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
     if os.environ.get("FORUM_INSTANCE_PATH"):
         settings["INSTANCE_PATH"] = os.environ["FORUM_INSTANCE_PATH"]
     if "FORUM_COOKIE_SECURE" in os.environ:

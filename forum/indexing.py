@@ -20,6 +20,7 @@ from forum.jobs import job
 from forum.markup import plain_text
 from forum.models import Post, Thread
 from search import FakeEncoder, SearchDocument, SearchEngine, SentenceTransformerEncoder
+from search.postgres import PostgresBackend
 
 log = logging.getLogger(__name__)
 _engine_lock = threading.Lock()
@@ -33,11 +34,23 @@ def search_engine(app=None):
         with _engine_lock:
             engine = app.extensions.get("search")
             if engine is None:
-                engine = SearchEngine(
-                    Path(app.config["SEARCH_INDEX_PATH"]), make_encoder(app.config)
-                )
+                engine = SearchEngine(search_index(app.config), make_encoder(app.config))
                 app.extensions["search"] = engine
     return engine
+
+
+def search_index(config):
+    """Where the index lives: Whoosh's directory, or PostgreSQL tables (SEARCH_BACKEND)."""
+    backend = config.get("SEARCH_BACKEND", "whoosh")
+    if backend == "whoosh":
+        return Path(config["SEARCH_INDEX_PATH"])
+    if backend != "postgres":
+        raise ValueError(f"SEARCH_BACKEND must be whoosh or postgres, not {backend!r}")
+    url = config.get("SEARCH_DATABASE_URL") or config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgres"):
+        raise ValueError("SEARCH_BACKEND=postgres needs a PostgreSQL database: set DATABASE_URL "
+                         "(or SEARCH_DATABASE_URL) to a postgresql:// URL")
+    return PostgresBackend(url, schema=config.get("SEARCH_SCHEMA", "search"))
 
 
 def make_encoder(config):
