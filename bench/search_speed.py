@@ -1,7 +1,9 @@
-"""Speed of the search library on a synthetic Vietnamese forum.
+"""Speed of the search library on a synthetic Vietnamese forum, on either backend.
 
     nice .venv/bin/python bench/search_speed.py --n 10000
     nice .venv/bin/python bench/search_speed.py            # 100k posts, about 10 minutes
+    nice .venv/bin/python bench/search_speed.py --backend postgres \
+        --database-url postgresql://postgres@127.0.0.1:5432/xutra_test   # schema search_bench
 
 Prints: index build time, size on disk, memory, embedding rate of the real model, query
 latency per mode (query encoding included, model warm, 1 torch thread), and re-index times.
@@ -21,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,10 +31,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from search.backends import RESTORER_FILE  # noqa: E402
 from search.documents import SearchDocument  # noqa: E402
 from search.encoders import SentenceTransformerEncoder  # noqa: E402
 from search.engine import SearchEngine  # noqa: E402
+from search.postgres import PostgresBackend  # noqa: E402
 from search.vietnamese import fold  # noqa: E402
+
+LOCAL_DATABASE = "postgresql://postgres@127.0.0.1:5432/xutra_test"
 
 # Words of the forum's topics, comma-separated; most are two-syllable compounds.
 TOPIC_WORDS = {
@@ -359,6 +366,73 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
+class WhooshPlace:
+    """An index directory (a temporary one unless given)."""
+
+    name = "whoosh"
+
+    def __init__(self, index_dir: Path | None):
+        self.temporary = index_dir is None
+        self.index_dir = index_dir or Path(tempfile.mkdtemp(prefix="search-bench-"))
+
+    def open(self, encoder) -> SearchEngine:
+        return SearchEngine(self.index_dir, encoder)
+
+    def sizes(self) -> dict[str, int]:
+        parts = self.index_dir.iterdir()
+        sizes = {part.name: directory_size(part) for part in parts if part.is_dir()}
+        sizes["restorer"] = directory_size(self.index_dir) - sum(sizes.values())
+        return sizes
+
+    def drop_keyword_index(self) -> None:
+        shutil.rmtree(self.index_dir / "keyword")
+        (self.index_dir / RESTORER_FILE).unlink()
+
+    def clean_up(self) -> None:
+        if self.temporary:
+            shutil.rmtree(self.index_dir, ignore_errors=True)
+
+
+class PostgresPlace:
+    """A schema of its own (search_bench), dropped first and at the end."""
+
+    name = "postgres"
+
+    def __init__(self, url: str, schema: str):
+        self.url = url
+        self.schema = schema
+        PostgresBackend(url, schema=schema).drop()
+
+    def open(self, encoder) -> SearchEngine:
+        return SearchEngine(PostgresBackend(self.url, schema=self.schema), encoder)
+
+    def _execute(self, query: str) -> list[tuple]:
+        backend = PostgresBackend(self.url, schema=self.schema)
+        try:
+            with backend.pool.connection() as conn:
+                cursor = conn.execute(query)
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            backend.close()
+
+    def sizes(self) -> dict[str, int]:
+        rows = self._execute(
+            f"SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
+            f" JOIN pg_namespace n ON n.oid = c.relnamespace"
+            f" WHERE n.nspname = '{self.schema}' AND c.relkind = 'r'"
+        )
+        return dict(rows)
+
+    def drop_keyword_index(self) -> None:
+        self._execute(
+            f"TRUNCATE {self.schema}.documents, {self.schema}.postings, {self.schema}.segments;"
+            f" UPDATE {self.schema}.state SET restorer = NULL"
+        )
+
+    def clean_up(self) -> None:
+        PostgresBackend(self.url, schema=self.schema).drop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="posts in the corpus")
@@ -366,11 +440,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=512, help="passages the real model embeds")
     parser.add_argument("--model", default="auto", help="search model setting (auto, path, name)")
     parser.add_argument("--models-dir", type=Path, default=Path("instance/models"))
-    parser.add_argument("--index-dir", type=Path, help="default: a temporary folder, removed")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
+    parser.add_argument("--index-dir", type=Path, help="whoosh: default a temporary folder")
+    parser.add_argument("--database-url", default=LOCAL_DATABASE, help="postgres: the server")
+    parser.add_argument("--schema", default="search_bench", help="postgres: dropped, then used")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    figures: dict = {"posts": args.n}
+    figures: dict = {"posts": args.n, "backend": args.backend}
 
     def report(label: str, value: str) -> None:
         print(f"{label:<46} {value}", flush=True)
@@ -392,33 +469,40 @@ def main(argv: list[str] | None = None) -> int:
            f"{len(sample_texts) / seconds:.1f} passages/s over {len(sample_texts)} passages")
     bulk = SampledEncoder(encoder, dict(zip(sample_texts, vectors, strict=True)), vectors.shape[1])
 
-    index_dir = args.index_dir or Path(tempfile.mkdtemp(prefix="search-bench-"))
+    if args.backend == "whoosh":
+        place = WhooshPlace(args.index_dir)
+    else:
+        place = PostgresPlace(args.database_url, args.schema)
+    report("backend", place.name)
     try:
-        engine = SearchEngine(index_dir, bulk)
+        engine = place.open(bulk)
         sync, seconds = timed(engine.sync, docs)
         figures["build_seconds"] = seconds
         report("index build (sync of an empty index)",
                f"{seconds:.1f} s, {len(docs) / seconds:.0f} posts/s "
                f"({bulk.random_passages} passages got random vectors)")
-        sizes = {part.name: directory_size(part) for part in index_dir.iterdir() if part.is_dir()}
-        sizes["restorer"] = directory_size(index_dir) - sum(sizes.values())
+        engine.close()
+        sizes = place.sizes()
         figures["size_mb"] = {name: size / 1e6 for name, size in sizes.items()}
         report("size on disk", ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sizes.items()))
-        engine.close()
 
-        engine, seconds = timed(SearchEngine, index_dir, bulk)
+        engine, seconds = timed(place.open, bulk)
         warmed, warm_seconds = timed(engine.keyword.warm)
         figures["open_seconds"], figures["warm_seconds"] = seconds, warm_seconds
         report("open an existing index, then warm", f"{seconds:.1f} s + {warm_seconds:.1f} s "
-               f"({warmed} frequent terms' postings decoded)")
+               f"({warmed} frequent terms' postings read)")
         figures["rss_mb"] = rss_mb()
         report("memory (RSS, this process, model loaded)", f"{rss_mb():.0f} MB "
                f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+        vectors_mb = engine.vectors._memory._matrix.vectors.nbytes / 1e6
+        postings_mb = engine.keyword._postings._bytes / 1e6
+        figures["vectors_mb"], figures["cached_postings_mb"] = vectors_mb, postings_mb
+        report("in memory: vectors, cached postings", f"{vectors_mb:.0f} MB, {postings_mb:.0f} MB")
 
         engine.search("khởi động")  # first-call costs outside the timings
         figures["latency_ms"] = {}
         for mode in ("keyword", "semantic", "hybrid"):
-            # Each mode gets its own queries, so each pays for the postings it decodes first.
+            # Each mode gets its own queries, so each pays for the postings it reads first.
             queries = forum.queries(args.queries)
             timings: dict[str, list[float]] = {"all": []}
             for shape, text in queries:
@@ -430,6 +514,16 @@ def main(argv: list[str] | None = None) -> int:
                 p = percentiles(values)
                 report(f"{mode} search, {shape} queries (ms)",
                        f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
+        # New queries from here on: the encoder keeps recent query vectors.
+        for mode in ("keyword", "hybrid"):
+            timings = []
+            for _shape, text in forum.queries(60):
+                _results, seconds = timed(engine.search, text, mode=mode, collapse=True)
+                timings.append(seconds * 1000)
+            p = percentiles(timings)
+            figures["latency_ms"][f"{mode}_collapsed"] = p
+            report(f"{mode} search, collapsed by thread (ms)",
+                   f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
         timings = []
         for _shape, text in queries[: max(30, args.queries // 3)]:
             _hits, seconds = timed(engine.similar_questions, text + " " + text)
@@ -439,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         report("similar_questions (ms)",
                f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
         timings = []
-        for _shape, text in queries[:60]:
+        for _shape, text in forum.queries(60):
             _hits, seconds = timed(engine.search, text, tag="chatgpt", answered=True)
             timings.append(seconds * 1000)
         p = percentiles(timings)
@@ -447,15 +541,36 @@ def main(argv: list[str] | None = None) -> int:
         report("hybrid search with tag + answered filters (ms)",
                f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
 
+        # Another process (a worker) indexes a new thread; this one sees it on refresh.
+        writer = place.open(bulk)
+        write_times, refresh_times = [], []
+        for number in range(20):
+            thread = [
+                replace(doc, doc_id=f"{doc.doc_id}-new{number}",
+                        question_id=doc.question_id + 10_000_000 * (number + 1))
+                for doc in docs[number * 5 : number * 5 + 3]
+            ]
+            _none, seconds = timed(writer.upsert, thread)
+            write_times.append(seconds * 1000)
+            _none, seconds = timed(engine.refresh)
+            refresh_times.append(seconds * 1000)
+        writer.close()
+        for label, values in (("write", write_times), ("refresh", refresh_times)):
+            p = percentiles(values)
+            figures["latency_ms"][f"{label}_3_posts"] = p
+            report(f"{label} after another process wrote 3 posts (ms)" if label == "refresh"
+                   else "upsert of 3 posts, another process (ms)",
+                   f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
+
         sync, seconds = timed(engine.sync, docs)
         figures["reindex_unchanged_seconds"] = seconds
         report("re-index, nothing changed (hashes reused)",
-               f"{seconds:.1f} s, {sync.embedded_passages} passages embedded")
+               f"{seconds:.1f} s, {sync.embedded_passages} passages embedded "
+               f"({sync.removed} test posts removed)")
         engine.close()
 
-        shutil.rmtree(index_dir / "keyword")
-        (index_dir / "restorer.json.gz").unlink()
-        engine = SearchEngine(index_dir, bulk)
+        place.drop_keyword_index()
+        engine = place.open(bulk)
         random_before = bulk.random_passages
         sync, seconds = timed(engine.sync, docs)
         figures["reindex_keyword_rebuild_seconds"] = seconds
@@ -465,8 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.close()
         figures["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     finally:
-        if args.index_dir is None:
-            shutil.rmtree(index_dir, ignore_errors=True)
+        place.clean_up()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False))

@@ -1,17 +1,22 @@
 """Search for the forum: documents in, hits out. No Flask, no ORM.
 
     engine = SearchEngine(index_dir, SentenceTransformerEncoder.from_setting("auto", models_dir))
+    # or, for several nodes sharing one PostgreSQL (tables in schema "search"):
+    # engine = SearchEngine(PostgresBackend(database_url), encoder)   # search.postgres
     engine.sync(all_documents)          # at start-up and on `reindex`, in a background job
     engine.warm()                       # optional, in a background thread: model + postings
     engine.upsert([doc]); engine.remove(["a:17"])   # after each commit, in a background job
-    engine.search("lam sao dang ky chatgpt", tag="chatgpt", limit=10, offset=0)
+    engine.search("lam sao dang ky chatgpt", tag="chatgpt", limit=10, offset=0, collapse=True)
     engine.similar_questions(draft_title + "\\n" + draft_body, exclude_question_ids=[42])
+    engine.query_vector(draft_title + "\\n" + draft_body)   # the vector similar_questions used
     engine.close()
 
-Modules: vietnamese (tokens, folding), keyword (Whoosh index, numpy BM25), vectors (passage
-vectors), restorer (diacritics from the forum's own words), encoders, snippets, engine.
+Modules: vietnamese (tokens, folding), ranking (query terms, BM25 in numpy), keyword (Whoosh
+index), vectors (passage vectors), restorer (diacritics from the forum's own words), encoders,
+snippets, backends (where the index lives), postgres (the PostgreSQL backend), engine.
 """
 
+from search.backends import SearchBackend, WhooshBackend
 from search.documents import Hit, SearchDocument, SearchResults, SyncReport
 from search.encoders import Encoder, FakeEncoder, SentenceTransformerEncoder
 from search.engine import MODES, SORTS, SearchEngine
@@ -22,9 +27,11 @@ __all__ = [
     "Encoder",
     "FakeEncoder",
     "Hit",
+    "SearchBackend",
     "SearchDocument",
     "SearchEngine",
     "SearchResults",
     "SentenceTransformerEncoder",
     "SyncReport",
+    "WhooshBackend",
 ]

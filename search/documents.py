@@ -85,7 +85,9 @@ class Hit:
 @dataclass(frozen=True)
 class SearchResults:
     hits: list[Hit]
-    total: int  # matches available for paging (ranked modes cap it at SearchEngine.max_ranked)
+    # Matches available for paging (threads, when collapsed). Ranked modes (semantic, hybrid)
+    # count only their candidates (SearchEngine.candidates, or more for later pages).
+    total: int
     query: str
     mode: str
     restored_query: str | None = None  # the query with diacritics put back, when that was done

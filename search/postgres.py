@@ -213,31 +213,54 @@ class PostgresBackend:
         return f"{schema}.unaccent('{dictionary}'::regdictionary, {argument})"
 
     def _create_tables(self) -> str:
-        """Create the extension, schema and tables if missing; returns unaccent's schema."""
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key("schema"),))
-            try:
+        """Create the extension, schema and tables unless there; returns unaccent's schema.
+
+        When they are there nothing is run but two lookups: DDL would lock the tables, and
+        wait for (and hold up) other nodes' reads and writes.
+        """
+        with self.pool.connection() as conn:
+            unaccent_schema = self._unaccent_schema(conn)
+            version = self._version(conn)
+            if unaccent_schema is None or version is None:
                 with conn.transaction():
-                    conn.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
-            except psycopg.Error as error:
-                raise RuntimeError(
-                    "The PostgreSQL search backend needs the unaccent extension, which this "
-                    f"database user could not create ({error.diag.message_primary}). Ask an "
-                    "administrator to run CREATE EXTENSION unaccent; in the forum's database "
-                    "once (it ships with PostgreSQL, in postgresql-contrib on older systems)."
-                ) from error
-            (unaccent_schema,) = conn.execute(
-                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
-                " ON n.oid = e.extnamespace WHERE e.extname = 'unaccent'"
-            ).fetchone()
-            conn.execute(_DDL.format(s=f'"{self.schema}"', version=SCHEMA_VERSION))
-            (version,) = conn.execute(f"SELECT version FROM {self.table('state')}").fetchone()
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key("schema"),))
+                    self._create_extension(conn)
+                    conn.execute(_DDL.format(s=f'"{self.schema}"', version=SCHEMA_VERSION))
+                unaccent_schema = self._unaccent_schema(conn)
+                version = self._version(conn)
         if version != SCHEMA_VERSION:
             raise RuntimeError(
                 f"The search tables in schema {self.schema!r} are of version {version}, this "
                 f"library writes version {SCHEMA_VERSION}: drop the schema and sync again."
             )
         return unaccent_schema
+
+    @staticmethod
+    def _unaccent_schema(conn: psycopg.Connection) -> str | None:
+        row = conn.execute(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
+            " ON n.oid = e.extnamespace WHERE e.extname = 'unaccent'"
+        ).fetchone()
+        return row[0] if row else None
+
+    def _version(self, conn: psycopg.Connection) -> int | None:
+        exists = conn.execute("SELECT to_regclass(%s)", (self.table("state"),)).fetchone()[0]
+        if exists is None:
+            return None
+        return conn.execute(f"SELECT version FROM {self.table('state')}").fetchone()[0]
+
+    @staticmethod
+    def _create_extension(conn: psycopg.Connection) -> None:
+        try:
+            with conn.transaction():
+                conn.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        except psycopg.Error as error:
+            raise RuntimeError(
+                "The PostgreSQL search backend needs the unaccent extension, which this "
+                f"database user could not create ({error.diag.message_primary}). Ask an "
+                "administrator to run CREATE EXTENSION unaccent; in the forum's database "
+                "once (it ships with PostgreSQL, in postgresql-contrib on older systems)."
+            ) from error
 
     # SearchBackend -------------------------------------------------------------------------
 
