@@ -92,11 +92,28 @@ def parse_args(argv):
         help="let each worker check the whole search index against the database "
         "on its first request (the production default; minutes on 400k posts)",
     )
+    parser.add_argument(
+        "--mix",
+        type=_mix,
+        default=MIX,
+        help="actions and their shares, e.g. search=1 or question=70,search=30 "
+        f"(default {','.join(f'{k}={v}' for k, v in MIX.items())})",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if args.duration > 900 or args.writers_duration > 900:
         parser.error("runs are bounded to 900 s")
     return args
+
+
+def _mix(text):
+    mix = {}
+    for part in text.split(","):
+        action, _, share = part.partition("=")
+        if action not in MIX:
+            raise argparse.ArgumentTypeError(f"unknown action {action!r}; known: {', '.join(MIX)}")
+        mix[action] = float(share or 1)
+    return mix
 
 
 # What there is to read and write -----------------------------------------------------------
@@ -163,6 +180,7 @@ class Sample:
 class Results:
     samples: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # a few examples, to print
+    dropped: int = 0  # open loop: actions still waiting when the run ended (server too slow)
     successes: dict = field(default_factory=dict)  # kind -> successful writes
 
     def add(self, kind, status, seconds, error=None):
@@ -234,6 +252,7 @@ class Server:
         env.pop("REDIS_URL", None)  # jobs in a thread of each worker, limits off: no Redis
         if manifest.get("search_encoder"):
             env["BENCH_SEARCH_ENCODER"] = manifest["search_encoder"]
+        env["SEARCH_BACKEND"] = manifest.get("search_backend", "whoosh")
         command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
                    "--pythonpath", "bench", "load_lib.wsgi:app"]  # fmt: skip
         self.log_handle = open(self.error_log, "w")  # noqa: SIM115 (closed in stop)
@@ -441,14 +460,14 @@ def choose(rng, mix=MIX):
     return rng.choices(list(mix), weights=list(mix.values()))[0]
 
 
-def closed_loop(members, duration, action=None):
+def closed_loop(members, duration, mix=MIX, action=None):
     """Every member acts again as soon as its last answer arrives, until time is up."""
     results = Results()
     stop = time.monotonic() + duration
 
     def loop(member):
         while time.monotonic() < stop:
-            member.act(action or choose(member.rng), results)
+            member.act(action or choose(member.rng, mix), results)
 
     threads = [threading.Thread(target=loop, args=(m,)) for m in members]
     for thread in threads:
@@ -458,8 +477,9 @@ def closed_loop(members, duration, action=None):
     return results
 
 
-def open_loop(members, duration, rate, rng):
-    """Actions arrive at `rate` per second (Poisson); free members take them in turn."""
+def open_loop(members, duration, rate, rng, mix=MIX, grace=10.0):
+    """Actions arrive at `rate` per second (Poisson); free members take them in turn. Actions
+    not started `grace` seconds after the last one was due are dropped, and counted."""
     results = Results()
     due_actions = queue.Queue()
     start = time.perf_counter()
@@ -467,7 +487,8 @@ def open_loop(members, duration, rate, rng):
     plan = []
     while moment - start < duration:
         moment += rng.expovariate(rate)
-        plan.append((moment, choose(rng)))
+        plan.append((moment, choose(rng, mix)))
+    give_up = start + duration + grace
 
     def feed():
         for when, action in plan:
@@ -480,6 +501,9 @@ def open_loop(members, duration, rate, rng):
 
     def work(member):
         while (item := due_actions.get()) is not None:
+            if time.perf_counter() > give_up:
+                results.dropped += 1
+                continue
             member.act(item[1], results, due=item[0])
 
     threads = [threading.Thread(target=feed)] + [
@@ -547,6 +571,8 @@ class Run:
             print(f"  server log: {tracebacks} tracebacks, {len(error_lines)} ERROR lines, e.g.")
             for line in error_lines[:3]:
                 print(f"    {line[:160]}")
+        if results.dropped:
+            print(f"  DROPPED: {results.dropped} actions never started (the server fell behind)")
         for example in results.errors:
             print(f"  error: {example}")
         return server_times
@@ -573,7 +599,7 @@ def scenario_page(args, world, server, rng):
 def scenario_mixed(args, world, server, members, manifest):
     before = max_post_id(manifest)
     run = Run(server)
-    results = closed_loop(members, args.duration)
+    results = closed_loop(members, args.duration, args.mix)
     run.report(f"mixed: {len(members)} members, closed loop, {args.duration:.0f} s", results)
     return verify_writes(manifest, before, members, results, "mixed")
 
@@ -581,7 +607,7 @@ def scenario_mixed(args, world, server, members, manifest):
 def scenario_rate(args, world, server, members, manifest, rng):
     before = max_post_id(manifest)
     run = Run(server)
-    results, seconds = open_loop(members, args.duration, args.rate, rng)
+    results, seconds = open_loop(members, args.duration, args.rate, rng, args.mix)
     run.report(
         f"rate: {args.rate:.0f} actions/s arriving (open loop), up to {len(members)} at once, "
         f"{args.duration:.0f} s",
@@ -626,7 +652,18 @@ def verify_writes(manifest, before, members, results, name):
         f"{'MATCH' if ok else 'MISMATCH'}; 5xx: {five_hundreds}; "
         f"client retries on closed keep-alive: {sum(m.client.retries for m in members)}"
     )
-    return {f"{name} writes match": ok, f"{name} 5xx": five_hundreds}
+    return {f"{name} writes match": ok, f"{name} 5xx": five_hundreds, f"{name} held": held}
+
+
+def code_version():
+    """The commit measured, and whether the app's or search's files differ from it."""
+
+    def git(*command):
+        done = subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "forum", "search", "moderation", "templates")
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if changed else "")
 
 
 def main(argv=None):
@@ -638,7 +675,11 @@ def main(argv=None):
     rng = random.Random(args.seed)
     scenarios = args.scenarios.split(",")
     world = load_world(manifest, rng)
-    print(f"database: {manifest['database_url']}; search encoder: {manifest['search_encoder']}")
+    print(
+        f"database: {manifest['database_url']}; search: {manifest.get('search_backend', 'whoosh')}"
+        f" backend, {manifest['search_encoder']} encoder"
+    )
+    print(f"code: {code_version()}")
     print(
         f"gunicorn: {args.workers} workers x {args.threads} threads, jobs {args.jobs_mode}, "
         f"start-up index check {'on' if args.startup_sync else 'off'}, port {args.port}"
@@ -654,7 +695,7 @@ def main(argv=None):
         failed = sum(not s.ok for s in login_results.samples)
         print(f"{len(members)} members logged in ({failed} failed)")
         if args.warmup:
-            warm = closed_loop(members[: min(8, len(members))], args.warmup)
+            warm = closed_loop(members[: min(8, len(members))], args.warmup, args.mix)
             print(f"warm-up: {len(warm.samples)} requests in {args.warmup:.0f} s, "
                   f"{sum(not s.ok for s in warm.samples)} errors")  # fmt: skip
         if "page" in scenarios:
