@@ -125,3 +125,17 @@ def test_tag_autocomplete(client, member, make_thread):
     make_thread(member, tags="Viết prompt, chatgpt")
     tags = client.get("/api/v1/tags?q=viet").get_json()["tags"]
     assert tags == [{"slug": "viet-prompt", "name": "Viết prompt", "count": 1}]
+
+
+def test_search_shows_a_thread_once_unless_asked_otherwise(
+    client, member, other_member, make_thread
+):
+    thread = make_thread(member, title="Cách dùng Gemini dịch tài liệu tiếng Anh", tags="gemini")
+    for n in range(3):
+        posts.post_answer(
+            other_member, thread, f"Gemini dịch tài liệu rất tốt, cách số {n} nhé bạn."
+        )
+    collapsed = client.get("/api/v1/search?q=Gemini dịch tài liệu&mode=keyword").get_json()
+    assert [r["question_id"] for r in collapsed["results"]] == [thread.id]
+    every = client.get("/api/v1/search?q=Gemini dịch tài liệu&mode=keyword&collapse=0").get_json()
+    assert len(every["results"]) == 4

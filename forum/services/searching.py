@@ -28,6 +28,7 @@ class SearchRequest:
     date_to: date | None = None
     limit: int = 10
     offset: int = 0
+    collapse: bool = True  # one hit per thread: its question or its best-matching answer
 
 
 def parse(args, *, default_limit=10):
@@ -48,8 +49,18 @@ def parse(args, *, default_limit=10):
     date_from, date_to = _date(args, "from", errors), _date(args, "to", errors)
     if errors:
         raise ValidationError(field_errors=errors)
+    collapse = (args.get("collapse") or "1").lower() not in ("0", "false", "no")
     return SearchRequest(
-        q, mode, args.get("tag") or None, answered, sort, date_from, date_to, limit, offset
+        q,
+        mode,
+        args.get("tag") or None,
+        answered,
+        sort,
+        date_from,
+        date_to,
+        limit,
+        offset,
+        collapse,
     )
 
 
@@ -70,6 +81,7 @@ def run(request):
         sort=request.sort,
         limit=request.limit,
         offset=request.offset,
+        collapse=request.collapse,
     )
 
 

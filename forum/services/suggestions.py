@@ -57,8 +57,9 @@ def rank(title, body, *, exclude_thread_id=None, limit=3):
     answers = good_answers(similarity)
     if not answers:
         return []
-    encoder = search_engine().encoder
-    query = encoder.encode_queries([text])[0]
+    engine = search_engine()
+    encoder = engine.encoder
+    query = engine.query_vector(text)  # the vector the similar-question search just used
     penalties = _not_relevant_penalties(query, [a.id for a in answers], encoder, similarity)
     now = utcnow()
     scored = []
