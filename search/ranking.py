@@ -239,7 +239,7 @@ def rank(
         keys = part.created_ts[matched].astype(np.float64) if newest_first else final
         columns.append((position, matched, final, keys, words[matched]))
     if collapse:
-        columns, total = _best_per_thread(parts, columns)
+        return _collapsed(parts, columns, wanted, newest_first, word_weights)
     candidates = []
     for position, matched, final, keys, words in columns:
         top = _top(keys, wanted)
@@ -261,23 +261,59 @@ def _top(keys: np.ndarray, wanted: int) -> np.ndarray:
     return np.arange(len(keys))
 
 
-def _best_per_thread(parts: Sequence[RankPart], columns: list[tuple]) -> tuple[list[tuple], int]:
-    """Keep each thread's best-scoring document (across parts); returns columns, threads."""
+def _collapsed(
+    parts: Sequence[RankPart],
+    columns: list[tuple],
+    wanted: int,
+    newest_first: bool,
+    word_weights: np.ndarray,
+) -> Ranking:
+    """The best `wanted` threads, each by its best-scoring document, and how many match."""
     if not columns:
-        return [], 0
+        return Ranking([], 0, word_weights)
     positions = np.concatenate([np.full(len(c[1]), c[0], np.int32) for c in columns])
     matched = np.concatenate([c[1] for c in columns])
     final = np.concatenate([c[2] for c in columns])
     keys = np.concatenate([c[3] for c in columns])
     words = np.concatenate([c[4] for c in columns])
     threads = np.concatenate([parts[c[0]].threads()[c[1]] for c in columns])
-    # By thread, then best score first (ties: earlier part, lower number, as in ranking).
-    order = np.lexsort((matched, positions, -final, threads))
-    first = np.ones(len(order), bool)
-    first[1:] = threads[order][1:] != threads[order][:-1]
-    best = order[first]
-    kept = []
-    for position in np.unique(positions[best]):
-        mine = best[positions[best] == position]
-        kept.append((int(position), matched[mine], final[mine], keys[mine], words[mine]))
-    return kept, len(best)
+    if newest_first:
+        # Every thread's best document first, then the newest of those.
+        order = np.lexsort((-final, threads))  # stable: ties keep part and number order
+        first = np.ones(len(order), bool)
+        first[1:] = threads[order][1:] != threads[order][:-1]
+        best = order[first]
+        chosen = best[_top(keys[best], wanted)]
+        chosen = chosen[np.lexsort((chosen, -keys[chosen]))]
+    else:
+        chosen = _first_threads(threads, final, wanted)
+    ranked = [
+        Ranked(int(positions[i]), int(matched[i]), float(final[i]), int(words[i]))
+        for i in chosen
+    ]
+    return Ranking(ranked, _count_distinct(threads), word_weights)
+
+
+def _first_threads(threads: np.ndarray, scores: np.ndarray, wanted: int) -> np.ndarray:
+    """Going down the scores, the first document of each thread, until `wanted` threads:
+    only the top of the scores is sorted, more of it when threads repeat a lot."""
+    take = min(len(scores), wanted * 4)
+    while True:
+        if take < len(scores):
+            top = np.argpartition(-scores, take - 1)[:take]
+        else:
+            top = np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]
+        _threads, first = np.unique(threads[top], return_index=True)
+        chosen = top[np.sort(first)]
+        if len(chosen) >= wanted or take == len(scores):
+            return chosen[:wanted]
+        take = min(len(scores), take * 4)
+
+
+def _count_distinct(threads: np.ndarray) -> int:
+    if len(threads) and threads.min() >= 0 and threads.max() < 50_000_000:
+        seen = np.zeros(int(threads.max()) + 1, bool)
+        seen[threads] = True
+        return int(np.count_nonzero(seen))
+    return len(np.unique(threads))

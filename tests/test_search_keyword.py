@@ -121,6 +121,18 @@ def test_matches_tell_the_share_of_query_words_they_contain(index):
     assert 0.4 < matches[0].coverage < 0.8
 
 
+def test_collapsed_results_reach_past_a_thread_with_many_better_answers(empty_index):
+    thread = [doc("q:1", "Chè xanh", "Chè chè chè.", answers=30)]
+    thread += [doc(f"a:{n}", "Chè xanh", "Chè chè chè chè.", question_id=1) for n in range(2, 32)]
+    others = [doc(f"q:{n}", "Hỏi chung", "Có bán chè không?") for n in (40, 41, 42)]
+    empty_index.write(delete=[], add=thread + others)
+    ids, threads = search(empty_index, "chè", limit=2, collapse=True)
+    assert threads == 4
+    assert ids[0] in {d.doc_id for d in thread} and ids[1] in {"q:40", "q:41", "q:42"}
+    ids, _ = search(empty_index, "chè", limit=2, offset=2, collapse=True)
+    assert len(ids) == 2 and set(ids) <= {"q:40", "q:41", "q:42"}
+
+
 def test_newest_first_requires_every_word(index):
     ids, total = search(index, "điện thoại", newest_first=True)
     assert ids == ["q:4", "q:2"]
