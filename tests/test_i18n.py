@@ -2,8 +2,11 @@
 
 from datetime import UTC, datetime
 
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
+from forum.config import ROOT
 from forum.templating import full_date
 
 
@@ -41,3 +44,24 @@ def test_dates_are_shown_the_vietnamese_way(app):
         assert full_date(moment) == "15:05, 26/11/2026"  # Hà Nội time, day before month
         with force_locale("en"):
             assert full_date(moment) == "Nov 26, 2026, 15:05"
+
+
+def test_every_ui_string_has_an_english_translation_and_the_catalog_is_compiled():
+    folder = ROOT / "forum" / "translations" / "en" / "LC_MESSAGES"
+    with (folder / "messages.po").open("rb") as handle:
+        po = [m for m in read_po(handle) if m.id]
+    with (folder / "messages.mo").open("rb") as handle:
+        mo = [m for m in read_mo(handle) if m.id]
+    untranslated = [m.id for m in po if m.fuzzy or not all(as_tuple(m.string))]
+    assert untranslated == []
+    assert {key(m) for m in po} == {key(m) for m in mo}
+
+
+def key(message):
+    context = message.context  # babel reads .mo contexts as bytes
+    return as_tuple(message.id), context.decode() if isinstance(context, bytes) else context
+
+
+def as_tuple(value):
+    """Plural entries hold several strings."""
+    return tuple(value) if isinstance(value, list | tuple) else (value,)

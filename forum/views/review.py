@@ -3,6 +3,7 @@ plus what members use: flagging a post, appealing a rejection, the public modera
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from forum.extensions import limiter
@@ -76,7 +77,7 @@ def bulk():
             request.form.get("note", ""),
             request.form.get("label", "other"),
         )
-        flash(_("Đã xử lý %(n)d mục.", n=done), "success")
+        flash(ngettext("Đã xử lý %(num)d mục.", "Đã xử lý %(num)d mục.", done), "success")
     except ValidationError as error:
         for message in error.all_messages:
             flash(message, "error")
