@@ -3,7 +3,8 @@ schema of its own per test (dropped afterwards).
 
 PostgreSQL runs when TEST_SEARCH_POSTGRES_URL names a server ("" or "local" mean the local
 one, LOCAL_URL), or else when TEST_DATABASE_URL is a PostgreSQL URL (`make test`'s second run);
-otherwise, or when the server does not answer, those tests are skipped.
+otherwise, or when the server does not answer, the PostgreSQL variants are not collected (one
+test says so) and the PostgreSQL-only tests are skipped.
 
     TEST_SEARCH_POSTGRES_URL=local .venv/bin/python -m pytest tests/test_search_engine.py
 """
@@ -22,7 +23,6 @@ from search.keyword import KeywordIndex
 from search.postgres import PostgresBackend, libpq_url
 
 LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/xutra_test"
-BACKENDS = ["whoosh", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def postgres_url() -> str | None:
@@ -44,6 +44,18 @@ def _answers(url: str) -> bool:
             return True
     except psycopg.Error:
         return False
+
+
+POSTGRES_URL = postgres_url()
+NO_POSTGRES = "no PostgreSQL for the search tests (TEST_SEARCH_POSTGRES_URL, TEST_DATABASE_URL)"
+BACKENDS = ["whoosh"] + ([pytest.param("postgres", marks=pytest.mark.postgres)]
+                         if POSTGRES_URL else [])
+
+
+def needs_postgres(test):
+    """Marks a PostgreSQL-only test, skipped without a server."""
+    skip = pytest.mark.skipif(POSTGRES_URL is None, reason=NO_POSTGRES)
+    return pytest.mark.postgres(skip(test))
 
 
 class WhooshPlace:
@@ -96,10 +108,7 @@ class PostgresPlace:
 
 
 def make_place(kind: str, tmp_path: Path):
-    """A WhooshPlace or PostgresPlace; skips the test if PostgreSQL is not available."""
+    """A WhooshPlace or PostgresPlace."""
     if kind == "whoosh":
         return WhooshPlace(tmp_path / "index")
-    url = postgres_url()
-    if url is None:
-        pytest.skip("no PostgreSQL for search tests (TEST_SEARCH_POSTGRES_URL, TEST_DATABASE_URL)")
-    return PostgresPlace(url)
+    return PostgresPlace(POSTGRES_URL)

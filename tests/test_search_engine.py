@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from search_backends import BACKENDS, make_place
+from search_backends import BACKENDS, make_place, needs_postgres
 
 from search import MODES, FakeEncoder, SearchDocument
 from search.engine import reciprocal_rank_fusion
@@ -490,7 +490,12 @@ def test_writers_in_other_processes_at_once_keep_every_change(engine, place):
     assert engine.sync([*CORPUS, *added]).unchanged == len(CORPUS) + 24
 
 
-@pytest.mark.postgres
+@needs_postgres
+def test_search_tests_run_on_postgresql_too():
+    assert [getattr(param, "values", [param])[0] for param in BACKENDS] == ["whoosh", "postgres"]
+
+
+@needs_postgres
 def test_postgres_folds_letters_vietnamese_folding_leaves_with_unaccent(tmp_path):
     place = make_place("postgres", tmp_path)
     engine = place.open(FakeEncoder())

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from search_backends import BACKENDS, make_place
+from search_backends import BACKENDS, make_place, needs_postgres
 
 from search.documents import SearchDocument
 from search.keyword import Filters, KeywordIndex, QueryTerms
@@ -210,7 +210,7 @@ def test_cached_postings_rank_like_a_fresh_index(place):
     keyword.close()
 
 
-@pytest.mark.postgres
+@needs_postgres
 def test_both_backends_score_alike(tmp_path):
     """The same documents and query give the same ranking and (nearly) the same scores:
     Whoosh keeps field lengths in one byte, PostgreSQL exactly."""
@@ -239,7 +239,7 @@ def test_a_new_answer_count_or_vote_reaches_filters_and_stored_fields(index):
     assert index.documents_by_id(["q:2"])["q:2"] == answered
 
 
-@pytest.mark.postgres
+@needs_postgres
 def test_postgres_merges_a_full_tier_of_segments(tmp_path):
     place = make_place("postgres", tmp_path)
     keyword = place.keyword_index()
