@@ -57,6 +57,7 @@ MIX = {  # action -> share of actions, in percent
 }  # fmt: skip
 EXPECTED = {"answer": 302, "vote": 302, "ask": 302, "login": 302}  # everything else: 200
 SORTS = ("active", "newest", "votes", "unanswered")
+IDLE_WAIT_LIMIT_S = 300  # how long to watch background work after the writers stop
 # Access-log paths -> request kind, for server-side times.
 PATH_KINDS = [
     (re.compile(r"^/q/\d+/answer$"), "answer"),
@@ -316,6 +317,22 @@ class Server:
             except (OSError, IndexError):
                 pass
         return total
+
+    def seconds_until_idle(self, below_cores=0.05, quiet_s=3.0):
+        """Seconds until the server's CPU stays under `below_cores` for `quiet_s` (jobs done)."""
+        started = time.monotonic()
+        quiet_since, last_cpu, last_time = None, self.cpu_seconds(), time.monotonic()
+        while time.monotonic() - started < IDLE_WAIT_LIMIT_S:
+            time.sleep(0.5)
+            cpu, now = self.cpu_seconds(), time.monotonic()
+            if (cpu - last_cpu) / (now - last_time) < below_cores:
+                quiet_since = quiet_since or last_time
+                if now - quiet_since >= quiet_s:
+                    return quiet_since - started
+            else:
+                quiet_since = None
+            last_cpu, last_time = cpu, now
+        return IDLE_WAIT_LIMIT_S
 
     def worker_pids(self):
         try:
@@ -633,7 +650,14 @@ def scenario_writers(args, world, server, manifest, rng):
     )
     for member in writers:
         member.client.close()
-    return verify_writes(manifest, before, writers, results, "writers")
+    outcome = verify_writes(manifest, before, writers, results, "writers")
+    busy = server.seconds_until_idle()
+    print(
+        f"  background work (search index jobs) went on for {busy:.0f} s after the last POST"
+        + (" and was still going" if busy >= IDLE_WAIT_LIMIT_S else "")
+    )
+    outcome["writers background s"] = round(busy)
+    return outcome
 
 
 def verify_writes(manifest, before, members, results, name):

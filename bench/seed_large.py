@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import flask_migrate  # noqa: E402
 from load_lib.synthetic_text import Text, TextFactory, check_rendering  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -621,8 +622,6 @@ def main(argv=None):
         "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "SEARCH_ENCODER": "fake",
         "SEARCH_SYNC_ON_START": False, "JOBS_MODE": "inline", "RATELIMIT_ENABLED": False,
     })  # fmt: skip
-    import flask_migrate
-
     with app.app_context():
         flask_migrate.upgrade()
     mark = phase("migrations", started)
@@ -633,7 +632,7 @@ def main(argv=None):
     if mismatches:
         raise SystemExit(f"synthetic HTML differs from forum.markup for {mismatches[:3]}")
     flagged = flagged_texts(app, factory)
-    mark = phase("text pools, rendering check, checks", mark)
+    mark = phase("text, HTML check, moderation model", mark)
 
     now = args.now.astimezone(UTC).replace(tzinfo=None)  # naive UTC, as UTCDateTime stores
     generator = ForumGenerator(args, factory, rng, now, flagged)
