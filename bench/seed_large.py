@@ -94,7 +94,7 @@ def parse_args(argv):
     parser.add_argument("--database-url", help="default: SQLite forum.db in the instance folder")
     parser.add_argument("--questions", type=int, default=100_000)
     parser.add_argument("--answers", type=int, default=300_000)
-    parser.add_argument("--comments", type=int, default=40_000, help="about this many")
+    parser.add_argument("--comments", type=int, help="about this many (default: 1 per 10 posts)")
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument(
         "--index",
@@ -279,7 +279,10 @@ class ForumGenerator:
         self.tag_counts = Counter()
         self.totals = Counter()
         self.unplaced_answers = 0
-        self.comment_chance = args.comments / max(1, args.questions + args.answers)
+        posts = max(1, args.questions + args.answers)
+        wanted = args.comments if args.comments is not None else posts // 10
+        # A commented post gets one comment, or two one time in five: 1.2 on average.
+        self.comment_chance = min(1.0, wanted / posts / 1.2)
         users = list(range(1, args.users + 1))
         rng.shuffle(users)
         self.askers, self.asker_weights = users, _zipf_cum_weights(len(users), 20, 0.7)
