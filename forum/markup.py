@@ -2,6 +2,7 @@
 
 import html as html_lib
 import re
+import threading
 import unicodedata
 
 import bleach
@@ -31,15 +32,25 @@ def _set_link_rel(attrs, new=False):
     return attrs
 
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    filters=[
-        lambda source: LinkifyFilter(source, callbacks=[_set_link_rel], skip_tags={"pre", "code"})
-    ],
-)
+_local = threading.local()
+
+
+def _cleaner():
+    """bleach's Cleaner keeps parsing state and is not thread-safe: one per thread."""
+    cleaner = getattr(_local, "cleaner", None)
+    if cleaner is None:
+        cleaner = _local.cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=True,
+            filters=[
+                lambda source: LinkifyFilter(
+                    source, callbacks=[_set_link_rel], skip_tags={"pre", "code"}
+                )
+            ],
+        )
+    return cleaner
 
 _HEADING = re.compile(r"<(/?)h([12])>")
 
@@ -49,12 +60,12 @@ def render_markdown(text):
     html = _markdown.render(normalize_text(text))
     # Page headings are h1/h2; a post's own headings start one level below the page's.
     html = _HEADING.sub(lambda m: f"<{m.group(1)}h3>", html)
-    return _cleaner.clean(html)
+    return _cleaner().clean(html)
 
 
 def render_plain(text):
     """Short text (comments) with no Markdown: escaped, links made clickable."""
-    return _cleaner.clean(bleach.clean(normalize_text(text), tags=set(), strip=True))
+    return _cleaner().clean(bleach.clean(normalize_text(text), tags=set(), strip=True))
 
 
 def normalize_text(text):

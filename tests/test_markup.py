@@ -1,5 +1,6 @@
 """Markdown is rendered once by a CommonMark library and sanitised with an allowlist."""
 
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 
 import pytest
@@ -76,3 +77,10 @@ def test_plain_text_for_search_documents():
 )
 def test_slugs_have_no_diacritics(title, slug):
     assert slugify(title) == slug
+
+
+def test_rendering_from_many_threads_at_once_keeps_each_text_its_own():
+    texts = [f"Bài số {n}: xem **https://example.vn/{n}** và `mã {n}`" for n in range(1000)]
+    expected = [render_markdown(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(render_markdown, texts)) == expected
