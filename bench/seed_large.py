@@ -63,7 +63,7 @@ COLUMNS = {
     "session_version created_at last_seen_at",
     "tags": "id slug name description question_count",
     "threads": "id title slug author_id created_at last_activity_at view_count score "
-    "answer_count accepted_answer_id",
+    "answer_count accepted_answer_id is_public",
     "thread_tags": "thread_id tag_id",
     # The score comes last: votes fill it in after the rest of the row is known.
     "posts": "id thread_id post_type parent_id author_id body_md body_html status created_at "
@@ -423,7 +423,7 @@ class ForumGenerator:
         rows["threads"].append((
             thread_id, title, slugify(title), asker, created, last_activity,
             int(rng.expovariate(1 / 120)) + len(answers) * 5, question["score"], len(visible),
-            accepted["id"] if accepted else None,
+            accepted["id"] if accepted else None, public,
         ))  # fmt: skip
         self.totals["threads"] += 1
 
@@ -563,6 +563,12 @@ def verify_sample(app, rng, questions):
                 problems.append(f"thread {thread_id}: answer_count {thread.answer_count}")
             if thread.question is not None and thread.score != thread.question.score:
                 problems.append(f"thread {thread_id}: score")
+            question = thread.question
+            public = question is not None and question.status == "published" and (
+                question.deleted_at is None
+            )
+            if thread.is_public != public:
+                problems.append(f"thread {thread_id}: is_public {thread.is_public}")
         user_ids = db.session.scalars(select(User.id).order_by(func.random()).limit(60)).all()
         for user_id in user_ids:
             stored = db.session.get(User, user_id).reputation

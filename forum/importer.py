@@ -21,7 +21,7 @@ from forum.models import Post, Revision, Tag, Thread, User, Vote
 from forum.services import reputation
 from forum.services import tags as tag_service
 from forum.services.errors import ValidationError
-from forum.services.posts import refresh_thread_counts
+from forum.services.posts import refresh_thread
 from forum.services.validation import (
     USERNAME_RE,
     split_tags,
@@ -139,7 +139,7 @@ def import_thread(record, key, users):
         _comments(item, answer, users, involved)
         _votes(item, answer, users, rng)
     thread.score = question.score
-    refresh_thread_counts(thread)
+    refresh_thread(thread)
     return involved
 
 

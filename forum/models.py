@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -117,7 +118,8 @@ thread_tags = Table(
     "thread_tags",
     db.metadata,
     Column("thread_id", ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_thread_tags_tag_thread", "tag_id", "thread_id"),  # a tag's threads, index only
 )
 
 
@@ -134,23 +136,31 @@ class Tag(db.Model):
 
 class Thread(db.Model):
     __tablename__ = "threads"
+    # Every list is "public threads in some order": one index per order keeps them cheap.
+    __table_args__ = (
+        Index("ix_threads_public_active", "is_public", "last_activity_at"),
+        Index("ix_threads_public_newest", "is_public", "created_at"),
+        Index("ix_threads_public_votes", "is_public", "score", "created_at"),
+        Index("ix_threads_public_unanswered", "is_public", "answer_count", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(90))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     view_count: Mapped[int] = mapped_column(Integer, default=0)
-    # Cached from the question post and its published answers (services keep them in step).
-    score: Mapped[int] = mapped_column(Integer, default=0, index=True)
-    answer_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # Cached from the question post and its published answers (services.posts.refresh_thread).
+    is_public: Mapped[bool] = mapped_column(db.Boolean, default=False, server_default=db.false())
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    answer_count: Mapped[int] = mapped_column(Integer, default=0)
     accepted_answer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL"), index=True
     )
     # The asker marked a past answer, suggested automatically, as what solved the question.
     solved_by_answer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL"), index=True
     )
     # Set by the importer so importing the same file twice creates nothing new.
     import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -179,7 +189,7 @@ class Post(db.Model):
     body_md: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     score: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(12), default="published", index=True)
+    status: Mapped[str] = mapped_column(String(12), default="published")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,6 +1,6 @@
 """Reading: question lists, thread pages and profiles, each query written once."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
@@ -15,28 +15,25 @@ SORTS = {
 }
 
 
-def public_threads():
-    """Threads whose question is published and not deleted."""
-    return (
-        select(Thread)
-        .join(Post, (Post.thread_id == Thread.id) & (Post.post_type == "question"))
-        .where(Post.status == "published", Post.deleted_at.is_(None))
-    )
-
-
 def question_list(sort="active", tag=None, page=1, per_page=20):
+    """A page of public threads; the count reads one index (or the tag's cached count)."""
     sort = sort if sort in SORTS else "active"
-    query = public_threads()
+    conditions = [Thread.is_public]
     if sort == "unanswered":
-        query = query.where(Thread.answer_count == 0)
+        conditions.append(Thread.answer_count == 0)
+    query = select(Thread).where(*conditions)
+    count = select(func.count()).select_from(Thread).where(*conditions)
     if tag is not None:
-        query = query.where(
-            Thread.id.in_(select(thread_tags.c.thread_id).where(thread_tags.c.tag_id == tag.id))
-        )
+        in_tag = (thread_tags.c.thread_id == Thread.id) & (thread_tags.c.tag_id == tag.id)
+        query = query.join(thread_tags, in_tag)
+        count = count.join(thread_tags, in_tag)
     query = query.options(selectinload(Thread.tags), selectinload(Thread.author)).order_by(
         *SORTS[sort]
     )
-    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=True)
+    result = db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=False)
+    use_cached = tag is not None and sort != "unanswered"
+    result.total = tag.question_count if use_cached else db.session.scalar(count)
+    return result
 
 
 def thread_posts(thread, viewer):

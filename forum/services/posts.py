@@ -46,7 +46,7 @@ def suspension_message(user):
 
 def _after_commit(thread):
     """Work that follows a change to a thread, off the request thread."""
-    jobs.enqueue("index_thread", thread.id)
+    jobs.enqueue("index_threads", thread.id)
 
 
 def check_question(author, title, body, tags):
@@ -88,6 +88,7 @@ def ask_question(author, title, body, tags, images=(), upload_tokens=()):
         db.session.flush()
         _add_revision(question, author, title=title, tags=_tag_text(thread))
         screening.record(question, verdict)
+        refresh_thread(thread)
         tag_service.refresh_counts(thread.tags)
         db.session.commit()
     except Exception:
@@ -133,7 +134,7 @@ def post_answer(author, thread, body, images=()):
             notifications.notify(
                 thread.author_id, "answer", actor=author, thread=thread, post=answer
             )
-        refresh_thread_counts(thread)
+        refresh_thread(thread)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -240,7 +241,7 @@ def edit_post(editor, post, body, title=None, tags=None, images=()):
         )
         if changed_tags or post.status != before_status:
             tag_service.refresh_counts(set(changed_tags) | set(thread.tags))
-            refresh_thread_counts(thread)
+            refresh_thread(thread)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -261,7 +262,7 @@ def delete_post(actor, post):
         log("delete", actor=actor, post=post, before=post.status)
     if thread.accepted_answer_id == post.id:
         thread.accepted_answer_id = None
-    refresh_thread_counts(thread)
+    refresh_thread(thread)
     if post.post_type == "question":
         tag_service.refresh_counts(thread.tags)
     refresh_reputation(post.author)
@@ -294,9 +295,16 @@ def record_view(thread):
     db.session.commit()
 
 
-def refresh_thread_counts(thread):
-    """Recount the published answers of a thread (the caller commits)."""
+def refresh_thread(thread):
+    """Recompute a thread's cached fields (the caller commits): whether it is public (its
+    question published and not deleted), which every list reads, and its published answers."""
     db.session.flush()
+    status, deleted_at = db.session.execute(
+        select(Post.status, Post.deleted_at).where(
+            Post.thread_id == thread.id, Post.post_type == "question"
+        )
+    ).one()
+    thread.is_public = status == "published" and deleted_at is None
     thread.answer_count = db.session.scalar(
         select(func.count()).where(
             Post.thread_id == thread.id,

@@ -19,7 +19,7 @@ from forum.services import notifications
 from forum.services import tags as tag_service
 from forum.services.audit import log
 from forum.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from forum.services.posts import refresh_thread_counts
+from forum.services.posts import refresh_thread
 from forum.services.reputation import refresh_reputation
 
 FLAG_REASONS = ("spam", "rude", "off_topic", "other")
@@ -116,7 +116,7 @@ def approve(moderator, case):
     if before != "published":
         _tell_author(post, "approved")
     db.session.commit()
-    jobs.enqueue("index_thread", post.thread_id)
+    jobs.enqueue("index_threads", post.thread_id)
 
 
 def reject(moderator, case, note, label="other"):
@@ -145,7 +145,7 @@ def reject(moderator, case, note, label="other"):
     )
     _tell_author(post, "rejected", note=note)
     db.session.commit()
-    jobs.enqueue("index_thread", post.thread_id)
+    jobs.enqueue("index_threads", post.thread_id)
 
 
 def dismiss_flags(moderator, case):
@@ -176,7 +176,7 @@ def dismiss_flags(moderator, case):
         case_id=case.id,
     )
     db.session.commit()
-    jobs.enqueue("index_thread", post.thread_id)
+    jobs.enqueue("index_threads", post.thread_id)
 
 
 def bulk(moderator, case_ids, action, note="", label="other"):
@@ -203,7 +203,7 @@ def _set_status(post, status):
     post.status = status
     if post.post_type == "question":
         tag_service.refresh_counts(post.thread.tags)
-    refresh_thread_counts(post.thread)
+    refresh_thread(post.thread)
     refresh_reputation(post.author)
 
 
@@ -286,7 +286,7 @@ def flag(user, post, reason, note=""):
         log("hidden_by_flags", post=post, weight=total)
     db.session.commit()
     if hidden:
-        jobs.enqueue("index_thread", post.thread_id)
+        jobs.enqueue("index_threads", post.thread_id)
     return hidden
 
 
