@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,39 @@ def test_a_failing_job_is_retried_then_kept_in_the_failed_list(app, monkeypatch)
     runner.stop()
     assert len(attempts) == runner.retries
     assert runner.failed[0][0] == "always_fails"
+
+
+@jobs.job(batched=True)
+def remember_batch(keys):
+    done.append(keys)
+
+
+def test_keys_enqueued_while_the_worker_is_busy_are_gathered_into_one_run(app):
+    app.config["JOBS_MODE"] = "thread"
+    runner = jobs.JobRunner(app)
+    release = threading.Event()
+
+    @jobs.job
+    def busy():
+        release.wait(timeout=60)
+        done.append("busy")
+
+    done.clear()
+    runner.enqueue("busy")
+    for key in (3, 1, 2, 1):
+        runner.enqueue("remember_batch", key)
+    release.set()
+    runner.drain()
+    runner.enqueue("remember_batch", 4)  # after the run: a run of its own
+    runner.drain()
+    runner.stop()
+    assert done == ["busy", [1, 2, 3], [4]]
+
+
+def test_a_batched_job_runs_at_once_inline(app):
+    done.clear()
+    jobs.JobRunner(app).enqueue("remember_batch", 7)
+    assert done == [[7]]
 
 
 def test_unknown_jobs_are_refused(app):
@@ -135,6 +169,8 @@ def test_posts_wait_for_a_stopped_worker_and_are_indexed_when_it_starts(rq_app, 
     assert queue.count > 0  # nothing runs without a worker…
     for title in titles[2:]:
         posts.ask_question(member, title, "Mình cần hướng dẫn kích hoạt trên điện thoại.", "vneid")
+    index_runs = [job for job in queue.get_jobs() if job.args[0] == "index_threads"]
+    assert len(index_runs) == 1  # four posts waiting: one index run will take them all
     run_worker(rq_settings)  # …until one starts
     assert queue.count == 0
     found = fresh_search(rq_app).search("kích hoạt VNeID", mode="keyword", limit=20)
@@ -154,7 +190,7 @@ def test_a_job_killed_mid_way_is_retried(rq_app, rq_settings, tmp_path):
 @needs_redis
 def test_jobs_that_keep_failing_are_replayed_by_retry_failed(rq_app, rq_settings):
     runner = rq_app.extensions["jobs"]
-    runner.enqueue("index_thread", 999_999_999)  # fine: nothing to index
+    runner.enqueue("index_threads", 999_999_999)  # fine: nothing to index
     runner.rq_queue().enqueue_call("forum.jobs.run_job", args=("no_such_job", []), retry=None)
     run_worker(rq_settings)
     assert runner.failed_registry().count == 1
@@ -163,10 +199,32 @@ def test_jobs_that_keep_failing_are_replayed_by_retry_failed(rq_app, rq_settings
     assert runner.rq_queue().count == 1
 
 
+@needs_redis
+def test_a_failed_batched_run_leaves_its_keys_for_the_retry(rq_app):
+    runner = rq_app.extensions["jobs"]
+    calls = []
+
+    @jobs.job(batched=True)
+    def flaky_batch(keys):
+        calls.append(keys)
+        if len(calls) == 1:
+            raise RuntimeError("index is locked")
+
+    runner.enqueue("flaky_batch", 5)
+    runner.enqueue("flaky_batch", 6)
+    assert runner.rq_queue().count == 1
+    with pytest.raises(RuntimeError):
+        runner.run_pending_rq("flaky_batch")
+    runner.run_pending_rq("flaky_batch")  # what RQ's retry does
+    assert runner.run_pending_rq("flaky_batch") is None  # nothing left waiting
+    assert calls == [[5, 6], [5, 6]]
+
+
 def test_redis_down_posting_still_works_and_says_so(rq_settings, caplog):
     settings = {**rq_settings, "REDIS_URL": "redis://127.0.0.1:1/0"}  # nothing listens there
     app = create_app(settings)
     with app.app_context():
+        db.drop_all()
         db.create_all()
         member = accounts.register("anh_kien", "matkhau-an-toan")
         thread = posts.ask_question(
@@ -179,6 +237,7 @@ def test_redis_down_posting_still_works_and_says_so(rq_settings, caplog):
         assert "Redis unavailable" in caplog.text
         hits = search_engine().search("Redis tắt", mode="keyword").hits
         assert [hit.question_id for hit in hits] == [thread.id]  # indexed inline instead
+        db.session.remove()  # PostgreSQL: DROP waits for this session's open transaction
         db.drop_all()
         db.engine.dispose()
         search_engine().close()
