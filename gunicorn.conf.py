@@ -12,5 +12,7 @@ keepalive = 5
 accesslog = os.environ.get("ACCESS_LOG", "-")
 # Load the app once in the master and fork: workers share the model's memory pages.
 preload_app = os.environ.get("PRELOAD_APP", "1") == "1"
-max_requests = 5000
-max_requests_jitter = 500
+# No recycling by default: a new worker re-reads the index and models (seconds of CPU) for no
+# gain, since nothing here is known to leak; set MAX_REQUESTS to recycle anyway.
+max_requests = int(os.environ.get("MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10

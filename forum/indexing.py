@@ -48,8 +48,10 @@ def search_index(config):
         raise ValueError(f"SEARCH_BACKEND must be whoosh or postgres, not {backend!r}")
     url = config.get("SEARCH_DATABASE_URL") or config["SQLALCHEMY_DATABASE_URI"]
     if not url.startswith("postgres"):
-        raise ValueError("SEARCH_BACKEND=postgres needs a PostgreSQL database: set DATABASE_URL "
-                         "(or SEARCH_DATABASE_URL) to a postgresql:// URL")
+        raise ValueError(
+            "SEARCH_BACKEND=postgres needs a PostgreSQL database: set DATABASE_URL "
+            "(or SEARCH_DATABASE_URL) to a postgresql:// URL"
+        )
     return PostgresBackend(url, schema=config.get("SEARCH_SCHEMA", "search"))
 
 
@@ -104,23 +106,29 @@ def thread_documents(thread, posts):
     return documents
 
 
-def _thread_posts(thread_id):
-    return db.session.scalars(
-        select(Post).where(Post.thread_id == thread_id, Post.post_type != "comment")
+@job(batched=True)
+def index_threads(thread_ids):
+    """Make the index hold exactly the visible posts of these threads, in one commit."""
+    threads = db.session.scalars(
+        select(Thread).where(Thread.id.in_(thread_ids)).options(selectinload(Thread.tags))
     ).all()
-
-
-@job
-def index_thread(thread_id):
-    """Make the index hold exactly the visible posts of one thread."""
-    thread = db.session.get(Thread, thread_id)
-    posts = _thread_posts(thread_id)
-    documents = thread_documents(thread, posts) if thread else []
+    posts_by_thread = {}
+    for post in db.session.scalars(
+        select(Post).where(Post.thread_id.in_(thread_ids), Post.post_type != "comment")
+    ):
+        posts_by_thread.setdefault(post.thread_id, []).append(post)
+    documents = [
+        doc
+        for thread in threads
+        for doc in thread_documents(thread, posts_by_thread.get(thread.id, []))
+    ]
     keep = {doc.doc_id for doc in documents}
-    stale = [f"{'q' if p.post_type == 'question' else 'a'}:{p.id}" for p in posts]
-    engine = search_engine()
-    engine.remove([doc_id for doc_id in stale if doc_id not in keep])
-    engine.upsert(documents)
+    stale = [
+        f"{'q' if post.post_type == 'question' else 'a'}:{post.id}"
+        for posts in posts_by_thread.values()
+        for post in posts
+    ]
+    search_engine().update(documents, [doc_id for doc_id in stale if doc_id not in keep])
 
 
 def all_documents(batch=500):
@@ -166,8 +174,9 @@ def sync_index():
     return report
 
 
-@job
-def sync_search_index():
+@job(batched=True)
+def sync_search_index(_reasons):
+    """Batched, so web nodes starting together (or restarting) queue one sync between them."""
     sync_index()
     search_engine().warm()
 
@@ -191,5 +200,5 @@ def sync_on_first_request(app):
     def start_sync():
         if not state["done"]:
             state["done"] = True
-            jobs.enqueue("sync_search_index")
+            jobs.enqueue("sync_search_index", "start-up")
             jobs.enqueue("warm_moderation")

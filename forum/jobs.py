@@ -1,8 +1,13 @@
 """Background work with one interface: inline (tests, scripts), a worker thread (the embedded
 server) or Redis/RQ workers (production). Services enqueue only after their commit, so a job never
 looks for a row that does not exist yet, and losing a worker loses no post.
+
+A batched job (`@job(batched=True)`) takes a list of keys: keys enqueued while one run is waiting
+or working are gathered into the next run, so a burst of posts costs a few index commits, not
+one commit per post.
 """
 
+import json
 import logging
 import queue
 import threading
@@ -16,13 +21,22 @@ from rq.registry import FailedJobRegistry
 log = logging.getLogger(__name__)
 
 JOBS = {}
+BATCHED = set()  # names of jobs that take a list of keys
 _STOP = object()
+_PENDING = object()  # a thread-mode batched run: its keys are taken when it starts
+_PENDING_TTL = 7 * 86400  # keys wait at most this long in Redis for a worker
 
 
-def job(fn):
+def job(fn=None, *, batched=False):
     """Register a function as a job, by name, so every runner can find it."""
-    JOBS[fn.__name__] = fn
-    return fn
+
+    def register(fn):
+        JOBS[fn.__name__] = fn
+        if batched:
+            BATCHED.add(fn.__name__)
+        return fn
+
+    return register(fn) if fn is not None else register
 
 
 def enqueue(name, *args):
@@ -42,17 +56,38 @@ class JobRunner:
         self._thread = None
         self._lock = threading.Lock()
         self._rq_queue = None
+        self._pending = {}  # batched job name -> keys waiting for the worker thread
 
     def enqueue(self, name, *args):
         if name not in JOBS:
             raise KeyError(f"unknown job {name!r}")
-        if self.mode == "inline":
+        if name in BATCHED:
+            self._enqueue_batched(name, *args)
+        elif self.mode == "inline":
             self.run(name, args)
         elif self.mode == "rq":
             self._enqueue_rq(name, args)
         else:
             self._ensure_thread()
             self._queue.put((name, args))
+
+    def _enqueue_batched(self, name, key):
+        if self.mode == "inline":
+            self.run(name, ([key],))
+        elif self.mode == "rq":
+            self._enqueue_rq_batched(name, key)
+        else:
+            self._ensure_thread()
+            with self._lock:
+                waiting = self._pending.setdefault(name, set())
+                scheduled = bool(waiting)
+                waiting.add(key)
+            if not scheduled:
+                self._queue.put((name, _PENDING))
+
+    def _take_pending(self, name):
+        with self._lock:
+            return sorted(self._pending.pop(name, ()))
 
     def run(self, name, args):
         """Run one job now, retrying with backoff; a job that keeps failing is kept in `failed`."""
@@ -96,6 +131,39 @@ class JobRunner:
             self._rq_queue = Queue(self.app.config["JOBS_QUEUE"], connection=connection)
         return self._rq_queue
 
+    def _pending_keys(self, name):
+        """Redis keys of a batched job: the set of waiting keys, and the flag that says a run
+        is queued (set before enqueuing, cleared when a run starts)."""
+        prefix = f"forum:{self.app.config['JOBS_QUEUE']}:{name}"
+        return f"{prefix}:pending", f"{prefix}:scheduled"
+
+    def _enqueue_rq_batched(self, name, key):
+        pending, scheduled = self._pending_keys(name)
+        try:
+            connection = self.rq_queue().connection
+            with connection.pipeline() as pipe:
+                pipe.sadd(pending, json.dumps(key)).expire(pending, _PENDING_TTL).execute()
+            if not connection.set(scheduled, 1, nx=True, ex=self.app.config["JOBS_TIMEOUT"]):
+                return  # a queued run will take this key too
+        except redis.RedisError as error:
+            log.warning("Redis unavailable (%s): running job %s([%r]) inline", error, name, key)
+            self.run(name, ([key],))
+            return
+        self._enqueue_rq(name, [])
+
+    def run_pending_rq(self, name):
+        """One run of a batched job on an RQ worker: every waiting key, removed only once the
+        run succeeds, so a failed or killed run leaves them for its retry."""
+        pending, scheduled = self._pending_keys(name)
+        connection = self.rq_queue().connection
+        connection.delete(scheduled)  # keys added from now on schedule another run
+        members = connection.smembers(pending)
+        if not members:
+            return None
+        result = JOBS[name](sorted(json.loads(member) for member in members))
+        connection.srem(pending, *members)
+        return result
+
     def _enqueue_rq(self, name, args):
         try:
             self.rq_queue().enqueue_call(
@@ -128,6 +196,8 @@ class JobRunner:
             try:
                 if name is _STOP:
                     return
+                if args is _PENDING:
+                    args = (self._take_pending(name),)
                 self.run(name, args)
             finally:
                 self._queue.task_done()
@@ -150,4 +220,6 @@ def run_job(name, args):
 
         _worker_app = create_app()
     with _worker_app.app_context():
+        if name in BATCHED:
+            return _worker_app.extensions["jobs"].run_pending_rq(name)
         return JOBS[name](*args)

@@ -141,11 +141,17 @@ class SearchEngine:
             self._save_restorer_if_due()
 
     def remove(self, doc_ids: Iterable[str]) -> None:
-        doc_ids = list(dict.fromkeys(doc_ids))
-        if not doc_ids:
+        self.update([], doc_ids)
+
+    def update(self, docs: Iterable[SearchDocument], removals: Iterable[str]) -> None:
+        """Add or replace `docs` and remove `removals` in one commit: a keyword commit costs
+        far more than the documents in it, so writers batch what they can."""
+        by_id = {doc.doc_id: doc for doc in docs}
+        removals = [doc_id for doc_id in dict.fromkeys(removals) if doc_id not in by_id]
+        if not by_id and not removals:
             return
         with self._writing():
-            self._write([], doc_ids)
+            self._write(list(by_id.values()), removals)
             self._save_restorer_if_due()
 
     def sync(self, all_docs: Iterable[SearchDocument]) -> SyncReport:

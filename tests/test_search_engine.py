@@ -153,6 +153,16 @@ def test_upsert_and_remove_are_visible_to_the_next_search(engine):
     assert engine.search("zalo", mode="keyword").total == 0
 
 
+def test_update_adds_and_removes_in_one_commit(engine, monkeypatch):
+    engine.upsert([question(4, "Zalo bị khoá tài khoản", "Làm sao mở lại?", days=5)])
+    commits = []
+    write = engine.keyword.write
+    monkeypatch.setattr(engine.keyword, "write", lambda **kw: commits.append(1) or write(**kw))
+    engine.update([question(6, "Zalo không gửi được ảnh", "Ảnh cứ quay mãi.")], ["q:4"])
+    assert commits == [1]
+    assert ids(engine.search("zalo", mode="keyword")) == ["q:6"]
+
+
 def test_restorer_learns_from_indexed_documents(engine):
     engine.upsert([question(5, "Cách phòng tránh sâu bệnh cho chè", "Chè bị sâu bệnh.")])
     assert engine.search("sau benh").restored_query == "sâu bệnh"

@@ -155,10 +155,14 @@ class DraftHelp:
 
 def help_with_draft(title, body):
     text = f"{title}\n{body}".strip()
+    # One similar-question search serves the list, the tags and the answers: it is the
+    # costly part of this request, which the ask page makes as the member types.
+    hits = similar_questions(text, limit=max(10, suggestions.NEIGHBOURS)) if text else []
     minimum = current_app.config["SIMILAR_SHOWN_MIN_SCORE"]
-    similar = [h for h in similar_questions(text, limit=5) if h.score >= minimum] if text else []
-    answers = suggestions.rank(title, body) if len(text) > 20 else []
-    return DraftHelp(review_draft(title, body), suggest_tags(title, body), similar, answers)
+    similar = [h for h in hits[:5] if h.score >= minimum]
+    answers = suggestions.rank(title, body, hits=hits) if len(text) > 20 else []
+    tags = suggest_tags(title, body, hits=hits)
+    return DraftHelp(review_draft(title, body), tags, similar, answers)
 
 
 def personal_data(text):
@@ -176,13 +180,14 @@ def personal_data(text):
     return found
 
 
-def suggest_tags(title, body, limit=5):
-    """Tags from the nearest questions (weighted by similarity) and from keywords in the draft."""
+def suggest_tags(title, body, limit=5, hits=None):
+    """Tags from the nearest questions (weighted by similarity) and from keywords in the draft;
+    `hits`, when given, are the draft's similar questions, already searched."""
     text = f"{title}\n{body}".strip()
     if len(text) < 8:
         return []
     weights = {}
-    for hit in similar_questions(text, limit=10):
+    for hit in (hits if hits is not None else similar_questions(text, limit=10))[:10]:
         for slug in hit.tags:
             weights[slug] = weights.get(slug, 0.0) + max(hit.score, 0.0)
     folded = fold(text).lower()

@@ -45,12 +45,14 @@ class Candidate:
     passage: str
 
 
-def rank(title, body, *, exclude_thread_id=None, limit=3):
-    """The best past answers for a question (or a draft), best first."""
+def rank(title, body, *, exclude_thread_id=None, limit=3, hits=None):
+    """The best past answers for a question (or a draft), best first; `hits`, when given, are
+    its similar questions, already searched."""
     text = f"{title}\n{body}".strip()
-    hits = similar_questions(
-        text, limit=NEIGHBOURS, exclude=[exclude_thread_id] if exclude_thread_id else ()
-    )
+    if hits is None:
+        exclude = [exclude_thread_id] if exclude_thread_id else ()
+        hits = similar_questions(text, limit=NEIGHBOURS, exclude=exclude)
+    hits = [hit for hit in hits if hit.question_id != exclude_thread_id][:NEIGHBOURS]
     if not hits:
         return []
     similarity = {hit.question_id: min(hit.score, 1.0) for hit in hits}
