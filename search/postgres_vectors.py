@@ -12,12 +12,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from search.vectors import PassageMatrix, VectorEntry
+from search.vectors import PassageMatrix, PassageMatrixReads, VectorEntry
 
 log = logging.getLogger(__name__)
 
 
-class PostgresVectorStore:
+class PostgresVectorStore(PassageMatrixReads):
     """VectorStore on the backend's `vectors` table; thread-safe, any number of nodes."""
 
     def __init__(self, backend, space: str):
@@ -37,23 +37,7 @@ class PostgresVectorStore:
         self.refresh()
 
     # Reading -------------------------------------------------------------------------------
-
-    def text_hash(self, doc_id: str) -> str | None:
-        return self._memory.text_hash(doc_id)
-
-    def doc_ids(self) -> set[str]:
-        return self._memory.doc_ids()
-
-    def __len__(self) -> int:
-        return len(self._memory)
-
-    def search(
-        self, vector: np.ndarray, k: int, allowed: set[str] | None = None
-    ) -> list[tuple[str, float]]:
-        return self._memory.search(vector, k, allowed)
-
-    def typical_similarity(self, vector: np.ndarray, sample: int = 2000) -> float:
-        return self._memory.typical_similarity(vector, sample)
+    # Searches read self._memory (PassageMatrixReads); refresh brings it up to date.
 
     def refresh(self) -> None:
         """Apply the rows changed since the last refresh; everything after a clear."""

@@ -216,23 +216,11 @@ class PassageMatrix:
         return True
 
 
-class NumpyVectorStore:
-    """Exact top-k in numpy, persisted as a snapshot file plus a log; one writer at a time,
-    searches may run concurrently."""
+class PassageMatrixReads:
+    """The reads of a store that keeps all its vectors in memory (self._memory): both stores
+    answer them the same way and differ only in how they persist and share changes."""
 
-    def __init__(self, directory: Path, space: str, *, max_log_bytes: int = 64 << 20):
-        self.directory = directory
-        self.space = space
-        self.max_log_bytes = max_log_bytes
-        directory.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        self._log_file = None
-        self._load()
-        if self._stamp is None or self.space != space:
-            # A new store, or vectors of another encoder: start empty, recording the space.
-            self.clear(space)
-
-    # Reading -------------------------------------------------------------------------------
+    _memory: PassageMatrix
 
     def text_hash(self, doc_id: str) -> str | None:
         return self._memory.text_hash(doc_id)
@@ -251,6 +239,23 @@ class NumpyVectorStore:
 
     def typical_similarity(self, vector: np.ndarray, sample: int = 2000) -> float:
         return self._memory.typical_similarity(vector, sample)
+
+
+class NumpyVectorStore(PassageMatrixReads):
+    """Exact top-k in numpy, persisted as a snapshot file plus a log; one writer at a time,
+    searches may run concurrently."""
+
+    def __init__(self, directory: Path, space: str, *, max_log_bytes: int = 64 << 20):
+        self.directory = directory
+        self.space = space
+        self.max_log_bytes = max_log_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._log_file = None
+        self._load()
+        if self._stamp is None or self.space != space:
+            # A new store, or vectors of another encoder: start empty, recording the space.
+            self.clear(space)
 
     # Writing -------------------------------------------------------------------------------
 
