@@ -143,13 +143,13 @@ class JobRunner:
             connection = self.rq_queue().connection
             with connection.pipeline() as pipe:
                 pipe.sadd(pending, json.dumps(key)).expire(pending, _PENDING_TTL).execute()
-            if not connection.set(scheduled, 1, nx=True, ex=self.app.config["JOBS_TIMEOUT"]):
-                return  # a queued run will take this key too
+            if connection.set(scheduled, 1, nx=True, ex=self.app.config["JOBS_TIMEOUT"]):
+                self._put_rq(name, [])
+            # else a queued run will take this key too
         except redis.RedisError as error:
+            # The post is already stored; do its follow-up work here rather than not at all.
             log.warning("Redis unavailable (%s): running job %s([%r]) inline", error, name, key)
             self.run(name, ([key],))
-            return
-        self._enqueue_rq(name, [])
 
     def run_pending_rq(self, name):
         """One run of a batched job on an RQ worker: every waiting key, removed only once the
@@ -166,18 +166,21 @@ class JobRunner:
 
     def _enqueue_rq(self, name, args):
         try:
-            self.rq_queue().enqueue_call(
-                run_job,
-                args=(name, list(args)),
-                retry=Retry(max=self.retries, interval=self.app.config["JOBS_RETRY_INTERVALS"]),
-                timeout=self.app.config["JOBS_TIMEOUT"],
-                failure_ttl=30 * 86400,
-                description=f"{name}{tuple(args)!r}",
-            )
+            self._put_rq(name, args)
         except redis.RedisError as error:
             # The post is already stored; do its follow-up work here rather than not at all.
             log.warning("Redis unavailable (%s): running job %s%r inline", error, name, args)
             self.run(name, args)
+
+    def _put_rq(self, name, args):
+        self.rq_queue().enqueue_call(
+            run_job,
+            args=(name, list(args)),
+            retry=Retry(max=self.retries, interval=self.app.config["JOBS_RETRY_INTERVALS"]),
+            timeout=self.app.config["JOBS_TIMEOUT"],
+            failure_ttl=30 * 86400,
+            description=f"{name}{tuple(args)!r}",
+        )
 
     def failed_registry(self):
         return FailedJobRegistry(queue=self.rq_queue())
