@@ -34,7 +34,11 @@ def search_engine(app=None):
         with _engine_lock:
             engine = app.extensions.get("search")
             if engine is None:
-                engine = SearchEngine(search_index(app.config), make_encoder(app.config))
+                engine = SearchEngine(
+                    search_index(app.config),
+                    make_encoder(app.config),
+                    posting_cache_mb=app.config["SEARCH_POSTING_CACHE_MB"],
+                )
                 app.extensions["search"] = engine
     return engine
 
@@ -52,7 +56,11 @@ def search_index(config):
             "SEARCH_BACKEND=postgres needs a PostgreSQL database: set DATABASE_URL "
             "(or SEARCH_DATABASE_URL) to a postgresql:// URL"
         )
-    return PostgresBackend(url, schema=config.get("SEARCH_SCHEMA", "search"))
+    return PostgresBackend(
+        url,
+        schema=config.get("SEARCH_SCHEMA", "search"),
+        posting_cache_mb=config["SEARCH_POSTING_CACHE_MB"],
+    )
 
 
 def make_encoder(config):

@@ -413,12 +413,20 @@ class KeywordIndex:
             found = {}
             with snapshot.lock:
                 for doc_id in doc_ids:
-                    docnum = snapshot.searcher.document_number(doc_id=doc_id)
+                    docnum = self._docnum(snapshot, doc_id)
                     if docnum is not None:
                         found[doc_id] = stored_to_document(snapshot.searcher.stored_fields(docnum))
             return found
         finally:
             self._release(snapshot)
+
+    @staticmethod
+    def _docnum(snapshot, doc_id: str) -> int | None:
+        for _segment_id, reader, offset, arrays, alive in snapshot.segments:
+            position = arrays.positions(reader).get(doc_id)
+            if position is not None and alive[position]:
+                return offset + position
+        return None
 
     def content_hashes(self) -> dict[str, str]:
         """doc_id -> content hash of every live document."""

@@ -127,6 +127,7 @@ class SegmentArrays:
         created = reader.column_reader("created_ts", translate=False)
         self.created_ts = fixed_column_array(created, ">u8", self.count, 0).astype(np.int64)
         self._doc_ids = None
+        self._positions = None
         self._threads = None
         self._doc_ids_lock = threading.Lock()
         self.warmed = False
@@ -140,6 +141,14 @@ class SegmentArrays:
                     doc_ids[info.min_id()] = _text(text)
                 self._doc_ids = doc_ids
             return self._doc_ids
+
+    def positions(self, reader) -> dict[str, int]:
+        """doc_id -> docnum in this segment, deleted documents included (check alive): one
+        dict lookup per segment instead of Whoosh's term lookup when fetching hits by id."""
+        if self._positions is None:
+            ids = self.doc_ids(reader)
+            self._positions = {doc_id: n for n, doc_id in enumerate(ids) if doc_id is not None}
+        return self._positions
 
     def threads(self, reader) -> np.ndarray:
         """docnum -> question id, built on first use from the thread field's postings."""
