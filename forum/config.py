@@ -102,6 +102,9 @@ class Config:
     # Similar questions worth showing before posting, on search's absolute scale (0..1; about
     # 0.8 means "probably asked before", unrelated drafts score 0.2-0.7 on the seed).
     SIMILAR_SHOWN_MIN_SCORE = 0.7
+    # One ask looks up the same draft's similar questions up to four times (the assistant, the
+    # moderation check, answer suggestions, routing): they share one search for this long.
+    SIMILAR_CACHE_SECONDS = 120
 
     # Optional drafted answer from an OpenAI-compatible chat endpoint (off unless configured)
     LLM_BASE_URL = None
@@ -121,6 +124,7 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    SIMILAR_CACHE_SECONDS = 0  # tests write and search at once; one test turns it on
 
 
 def from_environment():

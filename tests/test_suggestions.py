@@ -348,3 +348,28 @@ def test_no_model_configured_means_no_call(app, past, asker):
     assert not drafting.enabled()
     thread = ask_zalo(asker)
     assert drafting.for_thread(thread) is None
+
+
+def test_one_ask_searches_for_similar_questions_once_not_four_times(
+    app, past, asker, monkeypatch
+):
+    app.config["SIMILAR_CACHE_SECONDS"] = 120
+    engine = app.extensions["search"]
+    searched = []
+    search = engine.similar_questions
+    monkeypatch.setattr(
+        engine, "similar_questions", lambda text, **kw: searched.append(text) or search(text, **kw)
+    )
+    title = "Làm sao lấy lại mật khẩu Zalo khi bị quên?"
+    body = "Mình bị đăng xuất Zalo trên điện thoại, không nhớ mật khẩu."
+    drafted = assistant.help_with_draft(title, body)
+    # The moderation check, then answer suggestions and routing after the commit, reuse the
+    # draft's search (leaving out the new question itself).
+    thread = posts.ask_question(asker, title, body, "zalo")
+    assert len(searched) == 1
+    assert drafted.similar and past["thread"].id in [h.question_id for h in drafted.similar]
+    stored = suggestions.for_thread(thread)
+    assert past["accepted"].id in {s.answer_id for s in stored}
+    assert thread.id not in [
+        h.question_id for h in assistant.similar_questions(f"{title}\n{body}", exclude=[thread.id])
+    ]

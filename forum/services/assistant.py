@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from forum import jobs
 from forum.extensions import db
+from forum.markup import plain_text
 from forum.models import Notification, Tag, Thread, User, utcnow
 from forum.services import notifications, suggestions
 from forum.services.searching import similar_questions
@@ -210,8 +211,9 @@ def route_question(thread_id):
     if thread is None or not thread.question.is_published or thread.answer_count:
         return []
     config = current_app.config
+    # The same text as answer suggestions search with, so the two jobs share one search.
     hits = similar_questions(
-        f"{thread.title}\n{thread.question.body_md}", limit=10, exclude=[thread.id]
+        f"{thread.title}\n{plain_text(thread.question.body_html)}", limit=10, exclude=[thread.id]
     )
     similarity = {hit.question_id: max(hit.score, 0.0) for hit in hits}
     if not similarity:

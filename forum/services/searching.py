@@ -1,9 +1,12 @@
 """Searching the forum: reads the page's or the API's parameters, asks the search engine."""
 
+import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import url_for
+from cachetools import TTLCache
+from flask import current_app, url_for
 from flask_babel import gettext as _
 
 from forum.indexing import search_engine
@@ -85,11 +88,26 @@ def run(request):
     )
 
 
+SIMILAR_CACHED = 12  # hits kept per cached draft; callers take their `limit` of them
+_similar_lock = threading.Lock()
+
+
 def similar_questions(text, limit=5, exclude=()):
-    text = " ".join((text or "").split())[: MAX_QUERY * 3]
+    text = unicodedata.normalize("NFC", " ".join((text or "").split())[: MAX_QUERY * 3])
     if len(text) < 8:
         return []
-    return search_engine().similar_questions(text, limit=limit, exclude_question_ids=exclude)
+    seconds = current_app.config["SIMILAR_CACHE_SECONDS"]
+    if not seconds or limit + len(exclude) > SIMILAR_CACHED:
+        return search_engine().similar_questions(text, limit=limit, exclude_question_ids=exclude)
+    cache = current_app.extensions.setdefault("similar_cache", TTLCache(1024, seconds))
+    with _similar_lock:
+        hits = cache.get(text)
+    if hits is None:
+        hits = search_engine().similar_questions(text, limit=SIMILAR_CACHED)
+        with _similar_lock:
+            cache[text] = hits
+    excluded = set(exclude)
+    return [hit for hit in hits if hit.question_id not in excluded][:limit]
 
 
 def hit_url(hit, external=False):
