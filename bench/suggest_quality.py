@@ -11,7 +11,9 @@ ranking and passage selection (model warm).
 """
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 from common import ROOT, percentile, read_jsonl, seeded_app, thread_ids_by_key
 
@@ -38,9 +40,15 @@ def main():
     args = parser.parse_args()
     questions = read_jsonl("suggest_questions_*.jsonl")
     if args.large:
+        # The encoder the large index was built with (seed_large.py: the fake one, since
+        # embedding 400k posts with the model takes hours): its vectors are the ones stored.
+        manifest = json.loads((Path(args.large) / "bench_manifest.json").read_text())
+        encoder = manifest.get("search_encoder") or "sentence-transformers"
+        print(f"encoder: {encoder}")
         app = create_app(
             {
                 "INSTANCE_PATH": args.large,
+                "SEARCH_ENCODER": encoder,
                 **({"SQLALCHEMY_DATABASE_URI": args.database_url} if args.database_url else {}),
                 "JOBS_MODE": "inline",
                 "SEARCH_SYNC_ON_START": False,
