@@ -397,9 +397,7 @@ class KeywordIndex:
             found = {}
             with snapshot.lock:
                 for question_id in question_ids:
-                    docnum = snapshot.searcher.document_number(
-                        thread=str(question_id), kind="question"
-                    )
+                    docnum = self._question_docnum(snapshot, question_id)
                     if docnum is not None:
                         stored = snapshot.searcher.stored_fields(docnum)
                         found[question_id] = stored_to_document(stored)
@@ -419,6 +417,14 @@ class KeywordIndex:
             return found
         finally:
             self._release(snapshot)
+
+    @staticmethod
+    def _question_docnum(snapshot, question_id: int) -> int | None:
+        for _segment_id, reader, offset, arrays, alive in snapshot.segments:
+            position = arrays.questions(reader).get(question_id)
+            if position is not None and alive[position]:
+                return offset + position
+        return None
 
     @staticmethod
     def _docnum(snapshot, doc_id: str) -> int | None:

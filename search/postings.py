@@ -128,6 +128,7 @@ class SegmentArrays:
         self.created_ts = fixed_column_array(created, ">u8", self.count, 0).astype(np.int64)
         self._doc_ids = None
         self._positions = None
+        self._questions = None
         self._threads = None
         self._doc_ids_lock = threading.Lock()
         self.warmed = False
@@ -149,6 +150,17 @@ class SegmentArrays:
             ids = self.doc_ids(reader)
             self._positions = {doc_id: n for n, doc_id in enumerate(ids) if doc_id is not None}
         return self._positions
+
+    def questions(self, reader) -> dict[int, int]:
+        """question id -> docnum of that thread's question document in this segment, deleted
+        documents included (check alive); Whoosh's two-term lookup cost ~4 ms a thread."""
+        if self._questions is None:
+            threads = self.threads(reader)
+            ids = np.zeros(0, np.int32)
+            if ("kind", "question") in reader:
+                ids, _weights = posting_arrays(reader.postings("kind", "question"))
+            self._questions = {int(threads[n]): int(n) for n in ids}
+        return self._questions
 
     def threads(self, reader) -> np.ndarray:
         """docnum -> question id, built on first use from the thread field's postings."""

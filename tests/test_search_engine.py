@@ -432,6 +432,13 @@ def test_similar_questions_count_answers_for_their_thread_and_honour_exclusions(
     assert engine.similar_questions("?!") == []
 
 
+def test_similar_questions_show_an_edited_question_as_it_is_now(engine):
+    engine.upsert([question(3, "Nhận biết cuộc gọi lừa đảo giả công an", "Cúp máy ngay.")])
+    similar = engine.similar_questions("cuộc gọi giả công an lừa đảo")
+    assert similar[0].question_id == 3
+    assert similar[0].title == "Nhận biết cuộc gọi lừa đảo giả công an"
+
+
 # Concurrency ---------------------------------------------------------------------------------
 
 
