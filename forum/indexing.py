@@ -114,17 +114,23 @@ def thread_documents(thread, posts):
     return documents
 
 
+def _posts_by_thread(thread_ids):
+    """The questions and answers (not comments) of these threads, by thread id."""
+    found = {}
+    for post in db.session.scalars(
+        select(Post).where(Post.thread_id.in_(thread_ids), Post.post_type != "comment")
+    ):
+        found.setdefault(post.thread_id, []).append(post)
+    return found
+
+
 @job(batched=True)
 def index_threads(thread_ids):
     """Make the index hold exactly the visible posts of these threads, in one commit."""
     threads = db.session.scalars(
         select(Thread).where(Thread.id.in_(thread_ids)).options(selectinload(Thread.tags))
     ).all()
-    posts_by_thread = {}
-    for post in db.session.scalars(
-        select(Post).where(Post.thread_id.in_(thread_ids), Post.post_type != "comment")
-    ):
-        posts_by_thread.setdefault(post.thread_id, []).append(post)
+    posts_by_thread = _posts_by_thread(thread_ids)
     documents = [
         doc
         for thread in threads
@@ -152,13 +158,7 @@ def all_documents(batch=500):
         ).all()
         if not threads:
             return
-        posts_by_thread = {}
-        for post in db.session.scalars(
-            select(Post).where(
-                Post.thread_id.in_([t.id for t in threads]), Post.post_type != "comment"
-            )
-        ):
-            posts_by_thread.setdefault(post.thread_id, []).append(post)
+        posts_by_thread = _posts_by_thread([t.id for t in threads])
         for thread in threads:
             yield from thread_documents(thread, posts_by_thread.get(thread.id, []))
         last_id = threads[-1].id
