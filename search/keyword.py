@@ -397,7 +397,7 @@ class KeywordIndex:
             found = {}
             with snapshot.lock:
                 for question_id in question_ids:
-                    docnum = self._question_docnum(snapshot, question_id)
+                    docnum = self._live_docnum(snapshot, SegmentArrays.questions, question_id)
                     if docnum is not None:
                         stored = snapshot.searcher.stored_fields(docnum)
                         found[question_id] = stored_to_document(stored)
@@ -411,7 +411,7 @@ class KeywordIndex:
             found = {}
             with snapshot.lock:
                 for doc_id in doc_ids:
-                    docnum = self._docnum(snapshot, doc_id)
+                    docnum = self._live_docnum(snapshot, SegmentArrays.positions, doc_id)
                     if docnum is not None:
                         found[doc_id] = stored_to_document(snapshot.searcher.stored_fields(docnum))
             return found
@@ -419,17 +419,11 @@ class KeywordIndex:
             self._release(snapshot)
 
     @staticmethod
-    def _question_docnum(snapshot, question_id: int) -> int | None:
+    def _live_docnum(snapshot, table, key) -> int | None:
+        """The live document `key` names in a per-segment table (SegmentArrays.positions:
+        by doc_id, SegmentArrays.questions: by question id), as a searcher docnum."""
         for _segment_id, reader, offset, arrays, alive in snapshot.segments:
-            position = arrays.questions(reader).get(question_id)
-            if position is not None and alive[position]:
-                return offset + position
-        return None
-
-    @staticmethod
-    def _docnum(snapshot, doc_id: str) -> int | None:
-        for _segment_id, reader, offset, arrays, alive in snapshot.segments:
-            position = arrays.positions(reader).get(doc_id)
+            position = table(arrays, reader).get(key)
             if position is not None and alive[position]:
                 return offset + position
         return None
