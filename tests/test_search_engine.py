@@ -10,7 +10,7 @@ import pytest
 from search_backends import BACKENDS, make_place, needs_postgres
 
 from search import MODES, FakeEncoder, SearchDocument
-from search.engine import reciprocal_rank_fusion
+from search.engine import score_fusion
 from search.restorer import DiacriticRestorer
 
 START = datetime(2025, 5, 1, tzinfo=UTC)
@@ -271,14 +271,30 @@ def test_paging_in_ranked_modes(engine):
     assert second.total == everything.total
 
 
-def test_reciprocal_rank_fusion_weights_and_ties():
-    fused = reciprocal_rank_fusion([(["a", "b"], 1.0), (["b", "c"], 1.0), (["a"], 0.0)])
-    assert [doc_id for doc_id, _score in fused] == ["b", "a", "c"]
+def test_score_fusion_weighs_standardized_scores_and_ignores_zero_weights():
+    keyword = [("a", 9.0), ("b", 8.0), ("c", 1.0)]
+    semantic = [("b", 0.80), ("c", 0.79), ("d", 0.40)]
+    fused = score_fusion([(keyword, 1.0, 0.0), (semantic, 1.0, None)])
+    fused = [doc_id for doc_id, _score in fused]
+    assert fused[0] == "b"  # high in both
+    assert fused[-1] == "d"  # low in one, missing from the other
+    keyword_only = score_fusion([(keyword, 1.0, 0.0), (semantic, 0.0, None)])
+    assert [doc_id for doc_id, _score in keyword_only] == ["a", "b", "c"]
 
 
-def test_hybrid_beats_each_mode_alone(place):
+def test_score_fusion_keeps_a_clear_lead_that_rank_fusion_would_flatten():
+    # "a" is far ahead in keyword scores and only a little behind in semantic ones.
+    keyword = [("a", 20.0), ("b", 2.0), ("c", 1.9), ("d", 1.8)]
+    semantic = [("b", 0.81), ("a", 0.80), ("c", 0.60), ("d", 0.59)]
+    fused = score_fusion([(keyword, 1.0, 0.0), (semantic, 1.0, None)])
+    assert fused[0][0] == "a"
+    assert score_fusion([([], 1.0, 0.0)]) == []
+
+
+def test_hybrid_keeps_what_each_mode_finds_best(place):
     """Keyword alone prefers a title that merely lists the words; semantic alone prefers
-    near-words ("chatgpt4", "androidtv"); both rank the real answer second; fused, it wins."""
+    near-words ("chatgpt4", "androidtv"); both rank the real answer second. Fused, the leaders
+    of both modes and the answer both rank second are the first three."""
     query = "cài chatgpt android"
     keyword_decoy = question(1, "Cài chatgpt android", " ".join([FILLER] * 4))
     target = question(2, "Hỏi về điện thoại Samsung đời cũ của mẹ tôi ở quê",
@@ -292,7 +308,7 @@ def test_hybrid_beats_each_mode_alone(place):
     hybrid = ids(engine.search(query, mode="hybrid"))
     assert keyword[:2] == ["q:1", "q:2"]
     assert semantic[0] != "q:2" and semantic.index("q:2") < semantic.index("q:1")
-    assert hybrid[0] == "q:2"
+    assert set(hybrid[:3]) == {keyword[0], semantic[0], "q:2"}
     engine.close()
 
 
