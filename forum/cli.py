@@ -61,8 +61,12 @@ def set_role(username, role):
 
 
 @click.command("seed")
-@click.option("--index/--no-index", default=True, show_default=True,
-              help="Bring the search index in step afterwards (a starting server also does).")
+@click.option(
+    "--index/--no-index",
+    default=True,
+    show_default=True,
+    help="Bring the search index in step afterwards (a starting server also does).",
+)
 def seed_command(index):
     """Load the demo content in seed/ (idempotent)."""
     added, report = seed()
@@ -78,8 +82,12 @@ def seed_command(index):
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--index/--no-index", default=True, show_default=True,
-              help="Bring the search index in step afterwards.")
+@click.option(
+    "--index/--no-index",
+    default=True,
+    show_default=True,
+    help="Bring the search index in step afterwards.",
+)
 def import_command(path, index):
     """Import threads from a JSON Lines file; bad lines are reported and skipped."""
     with path.open(encoding="utf-8") as handle:

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from forum import jobs
 from forum.extensions import db
+from forum.indexing import search_engine
 from forum.models import ModerationEvent, Post, ReviewCase, utcnow
 from forum.services.audit import log
-from forum.indexing import search_engine
 from forum.services.searching import similar_questions
 from moderation import (
     Embedding,
