@@ -18,6 +18,11 @@ The data are for measuring and choosing thresholds only, never for training. Fou
 The sentence model comes from MODELS_PATH (default `<repo>/instance/models`).
 
     python bench/real_moderation.py [--seed 10] [--no-team] [--no-vihos]
+    python bench/real_moderation.py --choose [--target 0.025]
+
+`--choose` prints the review threshold to put in forum/config.py: the lowest at which the
+whole pipeline holds at most `--target` of the clean comments of each dev split (ViHSD and
+ViCTSD), with the figures there (the classifier scored in batches, the rest post by post).
 
 `measure(app)` returns the table's rows, for other benchmarks to print beside their own.
 """
@@ -42,9 +47,12 @@ from moderation.classifier import CLEAN  # noqa: E402
 from moderation.evaluation import (  # noqa: E402
     EVAL_DIR_ENV,
     Comment,
+    choose_threshold,
     dev_sets,
     find_eval_dir,
     held_rates,
+    judge,
+    review_threshold_of,
     sample_indices,
 )
 from moderation.lexicon import Lexicon, read_phrase_file  # noqa: E402
@@ -55,7 +63,7 @@ TEAM_SEED = 20250301
 
 def production_app(instance: str | Path, models_path: str | Path | None = None):
     """The forum as deployed, in `instance`: real classifier, real encoder, shipped settings."""
-    instance = Path(instance)
+    instance = Path(instance).resolve()
     app = create_app(
         {
             "INSTANCE_PATH": str(instance),
@@ -239,12 +247,32 @@ def format_calibration(row: dict) -> str:
     return "\n".join(lines)
 
 
+def choose(app, eval_dir, target: float) -> None:
+    with app.app_context():
+        moderator = screening.moderator()
+        current = review_threshold_of(moderator)
+        judged = []
+        for evaluated in dev_sets(eval_dir, include_vihos=False):
+            comments = list(evaluated.comments)
+            judged.append((evaluated.name, comments, judge(moderator, [c.text for c in comments])))
+    chosen = choose_threshold([(comments, j) for _, comments, j in judged], target)
+    print(f"review threshold for at most {target:.1%} of clean comments held: {chosen:.3f}")
+    for threshold, what in ((current, "in force now"), (chosen, "chosen")):
+        cells = [
+            f"{name} {held_rates(comments, j.held(threshold)).as_text()}"
+            for name, comments, j in judged
+        ]
+        print(f"  at {threshold:.3f} ({what}): toxic / clean held: " + "; ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=SAMPLE_SEED, help="seed of the samples")
     parser.add_argument("--no-team", action="store_true", help="skip the team's held-out set")
     parser.add_argument("--no-vihos", action="store_true", help="skip ViHOS")
     parser.add_argument("--instance", help="instance folder (default: a temporary one)")
+    parser.add_argument("--choose", action="store_true", help="choose the review threshold")
+    parser.add_argument("--target", type=float, default=0.025, help="clean held, for --choose")
     args = parser.parse_args()
 
     eval_dir = find_eval_dir(ROOT)
@@ -256,6 +284,9 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         app = production_app(args.instance or folder)
+        if args.choose:
+            choose(app, eval_dir, args.target)
+            return
         started = time.perf_counter()
         rows = measure(app, eval_dir, args.seed, team=not args.no_team, vihos=not args.no_vihos)
         print(f"evaluation data: {eval_dir}; samples seeded {args.seed}")

@@ -436,17 +436,34 @@ class ToxicityClassifierCheck:
         self.review_threshold = review_threshold
         self.reject_threshold = reject_threshold
 
-    def run(self, post: Post, context: PostContext) -> list[Reason]:
-        if not any(char.isalpha() for char in post.full_text):
-            return []  # "+1", "👍", "": no words to judge, and a guess would hold them
+    def thresholds(self) -> tuple[float, float | None]:
+        """(review, reject) in force: the config's, else the ones chosen at training."""
         classifier = self.classifier()
-        score = classifier.score(post.full_text)
         review_at = self.review_threshold
         if review_at is None:
             review_at = classifier.review_threshold
         reject_at = self.reject_threshold
         if reject_at is None:
             reject_at = classifier.reject_threshold
+        return review_at, reject_at
+
+    def scores(self, texts: list[str]) -> list[float | None]:
+        """P(needs a human) of many full texts at once, None where `run` would not judge; for
+        measuring, with the same result as `run` per post."""
+        judged = [index for index, text in enumerate(texts) if any(c.isalpha() for c in text)]
+        found: list[float | None] = [None] * len(texts)
+        for start in range(0, len(judged), 64):
+            batch = judged[start : start + 64]
+            scored = self.classifier().score_many([texts[index] for index in batch])
+            for index, score in zip(batch, scored, strict=True):
+                found[index] = score.needs_human
+        return found
+
+    def run(self, post: Post, context: PostContext) -> list[Reason]:
+        if not any(char.isalpha() for char in post.full_text):
+            return []  # "+1", "👍", "": no words to judge, and a guess would hold them
+        score = self.classifier().score(post.full_text)
+        review_at, reject_at = self.thresholds()
         if score.needs_human < review_at:
             return []
         what_vi, what_en = LABEL_TEXT.get(score.label, (score.label, score.label))

@@ -14,7 +14,7 @@ error for a forum), on the whole split and on seeded random samples of fixed siz
 import csv
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,14 +127,51 @@ def held_rates(comments: Sequence[Comment], held: Sequence[bool]) -> Figures:
     )
 
 
-def dev_figures(
-    sets: Sequence[EvalSet], is_held: Callable[[str], bool]
-) -> list[tuple[str, Figures]]:
-    """(set name, figures on the whole split) for each set, judging each comment once."""
-    return [
-        (
-            evaluated.name,
-            held_rates(evaluated.comments, [is_held(c.text) for c in evaluated.comments]),
-        )
-        for evaluated in sets
-    ]
+@dataclass(frozen=True)
+class Judged:
+    """Per comment: held by the checks other than the classifier, and the classifier's score
+    (None where it does not judge). Held by the whole Moderator = rules or score >= review."""
+
+    rules_held: list[bool]
+    scores: list[float | None]
+
+    def held(self, review_threshold: float) -> list[bool]:
+        return [
+            rules or (score is not None and score >= review_threshold)
+            for rules, score in zip(self.rules_held, self.scores, strict=True)
+        ]
+
+
+def judge(moderator, texts: Sequence[str]) -> Judged:
+    """What `moderator` decides on each text, with the classifier scored in batches (the
+    sentence encoder is far faster on a batch than one text at a time)."""
+    from .classifier import ToxicityClassifierCheck
+    from .moderator import Moderator
+
+    classifier = next(c for c in moderator.checks if isinstance(c, ToxicityClassifierCheck))
+    rules = Moderator(moderator.config, checks=[c for c in moderator.checks if c is not classifier])
+    return Judged(
+        [rules.check(text).action != "allow" for text in texts], classifier.scores(list(texts))
+    )
+
+
+def review_threshold_of(moderator) -> float:
+    from .classifier import ToxicityClassifierCheck
+
+    check = next(c for c in moderator.checks if isinstance(c, ToxicityClassifierCheck))
+    return check.thresholds()[0]
+
+
+def choose_threshold(
+    judged: Sequence[tuple[Sequence[Comment], Judged]], target_clean_held: float
+) -> float:
+    """The lowest review threshold at which every set holds at most `target_clean_held` of its
+    clean comments (rules included), from the scores themselves as candidates."""
+    candidates = sorted({s for _, j in judged for s in j.scores if s is not None})
+    for threshold in candidates + [1.0 + 1e-9]:
+        if all(
+            held_rates(comments, j.held(threshold)).clean_held <= target_clean_held
+            for comments, j in judged
+        ):
+            return threshold
+    return 1.0 + 1e-9
