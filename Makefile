@@ -65,6 +65,7 @@ bench: install
 	$(PY) bench/search_quality.py
 	$(PY) bench/moderation_quality.py
 	$(PY) bench/moderation_speed.py
+	$(PY) bench/real_moderation.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -98,8 +98,10 @@ def print_figures(title: str, texts: list[str], labels: list[str], actions: list
     return figures
 
 
-def evaluate(rows, seed: int, test_size: float, hard_negatives) -> dict:
-    """Train on one stratified split and judge its held-out part three ways."""
+def evaluate(rows, seed: int, test_size: float, hard_negatives, embedding=None) -> dict:
+    """Train on one stratified split and judge its held-out part three ways; `embedding` (a
+    moderation.Embedding) adds the sentence-embedding head, as the app does with a real encoder."""
+    with_embedding = {"embedding": embedding} if embedding is not None else {}
     texts = [text for text, _ in rows]
     labels = [label for _, label in rows]
     train_texts, test_texts, train_labels, test_labels = train_test_split(
@@ -108,11 +110,14 @@ def evaluate(rows, seed: int, test_size: float, hard_negatives) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         model_path = Path(folder) / "toxicity.joblib"
         report = train_classifier(
-            list(zip(train_texts, train_labels, strict=True)) + hard_negatives, model_path
+            list(zip(train_texts, train_labels, strict=True)) + hard_negatives,
+            model_path,
+            **with_embedding,
         )
-        classifier = ToxicityClassifier.load(model_path)
-        moderator = Moderator(ModerationConfig(classifier_path=model_path))
+        classifier = ToxicityClassifier.load(model_path, **with_embedding)
+        moderator = Moderator(ModerationConfig(classifier_path=model_path), **with_embedding)
         verdicts = [moderator.check(text) for text in test_texts]
+        scores = [classifier.score(text).needs_human for text in test_texts]
     return {
         "report": report,
         "train_size": len(train_texts),
@@ -120,9 +125,9 @@ def evaluate(rows, seed: int, test_size: float, hard_negatives) -> dict:
         "labels": test_labels,
         "verdicts": verdicts,
         "pipeline": [verdict.action for verdict in verdicts],
+        "scores": scores,
         "classifier": [
-            "review" if classifier.score(text).needs_human >= report.review_threshold else "allow"
-            for text in test_texts
+            "review" if score >= report.review_threshold else "allow" for score in scores
         ],
         "rules": [
             max(

@@ -8,12 +8,21 @@ from flask.cli import AppGroup
 from rq import Worker
 
 from forum import indexing, jobs
+from forum.config import ROOT
 from forum.importer import import_lines
 from forum.models import ROLES
 from forum.seeding import seed
 from forum.services import accounts, review, screening
 from forum.services.errors import ValidationError
 from moderation import read_labelled_csv, train_classifier, training_rows
+from moderation.evaluation import (
+    EVAL_DIR_ENV,
+    dev_sets,
+    find_eval_dir,
+    held_rates,
+    judge,
+    review_threshold_of,
+)
 from search import model_prep
 
 users_cli = AppGroup("users", help="Manage members.")
@@ -61,8 +70,12 @@ def set_role(username, role):
 
 
 @click.command("seed")
-@click.option("--index/--no-index", default=True, show_default=True,
-              help="Bring the search index in step afterwards (a starting server also does).")
+@click.option(
+    "--index/--no-index",
+    default=True,
+    show_default=True,
+    help="Bring the search index in step afterwards (a starting server also does).",
+)
 def seed_command(index):
     """Load the demo content in seed/ (idempotent)."""
     added, report = seed()
@@ -78,8 +91,12 @@ def seed_command(index):
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--index/--no-index", default=True, show_default=True,
-              help="Bring the search index in step afterwards.")
+@click.option(
+    "--index/--no-index",
+    default=True,
+    show_default=True,
+    help="Bring the search index in step afterwards.",
+)
 def import_command(path, index):
     """Import threads from a JSON Lines file; bad lines are reported and skipped."""
     with path.open(encoding="utf-8") as handle:
@@ -141,20 +158,51 @@ moderation_cli = AppGroup("moderation", help="Automatic moderation.")
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A labelled CSV (text,label) to train on instead of the shipped set.",
 )
-def train_moderation(data):
-    """Retrain the toxicity classifier: shipped set plus moderators' decisions, or --data."""
+@click.option(
+    "--dev/--no-dev",
+    default=True,
+    show_default=True,
+    help="Also measure the new model on the public dev splits (../shared/eval), if present.",
+)
+def train_moderation(data, dev):
+    """Retrain the toxicity classifier: shipped set plus moderators' decisions, or --data.
+
+    Prints the team's own figures (out of fold) and, when the public dev splits are there, the
+    whole pipeline's figures on them, so that a retrain that holds more clean comments shows.
+    """
     config = screening.moderation_config(current_app.config)
     rows = read_labelled_csv(data) if data else training_rows(config) + review.decided_rows()
     try:
-        report = train_classifier(rows, config.classifier_path)
+        report = train_classifier(rows, config.classifier_path, embedding=screening.embedding())
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     screening.forget_moderators()
     click.echo(
-        f"trained on {report.rows} examples {report.label_counts}: review threshold "
-        f"{report.review_threshold:.3f}, cross-validated recall {report.cv_recall:.2f}, "
-        f"false-positive rate {report.cv_false_positive_rate:.3f} -> {report.model_path}"
+        f"trained on {report.rows} examples {report.label_counts} in {report.seconds}s "
+        f"-> {report.model_path}"
     )
+    click.echo(
+        f"team's own set, out of fold: recall {report.cv_recall:.2f}, clean held "
+        f"{report.cv_false_positive_rate:.3f} at the training threshold "
+        f"{report.review_threshold:.3f}"
+    )
+    if not dev:
+        return
+    folder = find_eval_dir(ROOT)
+    if folder is None:
+        click.echo(f"dev splits: not found (set {EVAL_DIR_ENV}); skipped")
+        return
+    moderator = screening.moderator()
+    threshold = review_threshold_of(moderator)
+    click.echo(f"dev splits ({folder}), review threshold in force {threshold:.3f}:")
+    for evaluated in dev_sets(folder, include_vihos=False):
+        comments = list(evaluated.comments)
+        judged = judge(moderator, [comment.text for comment in comments])
+        figures = held_rates(comments, judged.held(threshold))
+        click.echo(
+            f"  {evaluated.name}: toxic held {figures.toxic_held:.2f}, clean held "
+            f"{figures.clean_held:.3f} ({figures.toxic} toxic, {figures.clean} clean)"
+        )
 
 
 jobs_cli = AppGroup("jobs", help="Background jobs (Redis/RQ in production).")

@@ -52,6 +52,7 @@ def _cleaner():
         )
     return cleaner
 
+
 _HEADING = re.compile(r"<(/?)h([12])>")
 
 

@@ -1,10 +1,20 @@
-"""The abuse lexicon check: insults, slurs, threats, sexual abuse and vulgar words."""
+"""The abuse lexicon check: insults, slurs, threats, sexual abuse and vulgar words.
+
+Vulgar words alone are most often an intensifier or an exclamation aimed at nobody ("lag vl",
+"đẹp vãi", "đm lại mất điện"): such a post is published and its author gets a nudge to say it
+more gently. The same words aimed at someone are abuse and wait for a moderator: next to a
+word that points at a person ("mày", "thằng này", "bọn nó": the targets list), or in a post
+that also insults, slurs or threatens. Whether a post without such words is aimed at someone
+is left to the classifier, which has seen both kinds.
+"""
 
 from .checks import quote
 from .context import Post, PostContext
 from .lexicon import Lexicon
 from .text import is_marked_text, tokenize
-from .verdict import Reason, Span
+from .verdict import Nudge, Reason, Span
+
+PROFANITY = "profanity"
 
 # (Vietnamese, English) description of each lexicon category, for messages.
 CATEGORY_TEXT = {
@@ -24,10 +34,11 @@ class AbuseLexiconCheck:
 
     name = "abuse_lexicon"
 
-    def __init__(self, lexicon: Lexicon):
+    def __init__(self, lexicon: Lexicon, targets: Lexicon | None = None):
         self.lexicon = lexicon
+        self.targets = targets
 
-    def run(self, post: Post, context: PostContext) -> list[Reason]:
+    def run(self, post: Post, context: PostContext) -> list[Reason | Nudge]:
         marked_text = is_marked_text(tokenize(post.full_text))
         by_category: dict[str, list[tuple[Span, str, str]]] = {}
         for field, text in post.fields():
@@ -35,7 +46,30 @@ class AbuseLexiconCheck:
                 span = Span(field, match.start, match.end)
                 found = (span, text[match.start : match.end], match.entry.severity)
                 by_category.setdefault(match.entry.category, []).append(found)
+        swearing = by_category.get(PROFANITY, [])
+        if swearing and self._casual(post, by_category, marked_text):
+            return [self._nudge(swearing)]
         return [self._reason(category, found) for category, found in by_category.items()]
+
+    def _casual(self, post: Post, by_category, marked_text: bool) -> bool:
+        """Vulgar words only, none severe, and nothing in the post points them at a person."""
+        if set(by_category) != {PROFANITY} or self.targets is None:
+            return False
+        if any(severity == "severe" for _, _, severity in by_category[PROFANITY]):
+            return False
+        return not any(self.targets.find(text, marked_text) for _, text in post.fields())
+
+    def _nudge(self, found: list[tuple[Span, str, str]]) -> Nudge:
+        words = quote(typed for _, typed, _ in found)
+        return Nudge(
+            code="casual_profanity",
+            message_vi=f"Bài viết có từ ngữ thô tục ({words}). Bài vẫn đăng được, nhưng bạn thử "
+            "viết lại nhẹ nhàng hơn nhé: trong nhóm có cả các cô, các bác và các cháu cùng đọc.",
+            message_en=f"The post has vulgar words ({words}). It can still be published, but "
+            "please consider putting it more gently: elders and children read the group too.",
+            spans=tuple(dict.fromkeys(span for span, _, _ in found)),
+            check=self.name,
+        )
 
     def _reason(self, category: str, found: list[tuple[Span, str, str]]) -> Reason:
         what_vi, what_en = CATEGORY_TEXT.get(category, (category, category))

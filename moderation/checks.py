@@ -4,15 +4,18 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from .context import Post, PostContext
-from .verdict import Reason
+from .verdict import Nudge, Reason
 
 
 class Check(Protocol):
-    """One named test of a post. `name` identifies it in reasons, logs and measurements."""
+    """One named test of a post. `name` identifies it in reasons, logs and measurements.
+
+    It yields Reasons (which decide the action) and may yield Nudges (advice that never holds).
+    """
 
     name: str
 
-    def run(self, post: Post, context: PostContext) -> Iterable[Reason]: ...
+    def run(self, post: Post, context: PostContext) -> Iterable[Reason | Nudge]: ...
 
 
 def quote(words, limit: int = 3) -> str:

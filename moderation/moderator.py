@@ -7,9 +7,15 @@ from pathlib import Path
 
 from .abuse import AbuseLexiconCheck
 from .checks import Check
-from .classifier import CLEAN, ClassifierLoader, ToxicityClassifierCheck, read_labelled_csv
+from .classifier import (
+    CLEAN,
+    ClassifierLoader,
+    Embedding,
+    ToxicityClassifierCheck,
+    read_labelled_csv,
+)
 from .context import Post, PostContext
-from .lexicon import Lexicon, read_lexicon_file, read_phrase_file
+from .lexicon import Lexicon, make_entry, read_lexicon_file, read_phrase_file
 from .similar import SimilarQuestionsCheck
 from .spam import (
     LinkCheck,
@@ -18,7 +24,7 @@ from .spam import (
     SellingAndScamCheck,
     ShoutingCheck,
 )
-from .verdict import Reason, Verdict
+from .verdict import Nudge, Reason, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,7 @@ class ModerationConfig:
 
     lexicon_path: Path = SEED / "lexicon.tsv"
     allowlist_path: Path = SEED / "allowlist.txt"
+    targets_path: Path | None = SEED / "lexicon_targets.txt"
     spam_lexicon_path: Path = SEED / "lexicon_spam.tsv"
     shorteners_path: Path = SEED / "lexicon_shorteners.txt"
     trusted_domains_path: Path = SEED / "allowlist_domains.txt"
@@ -66,15 +73,23 @@ def training_rows(config: ModerationConfig) -> list[tuple[str, str]]:
     return rows
 
 
-def default_checks(config: ModerationConfig) -> list[Check]:
-    """Every check, in the order their reasons are listed."""
+def default_checks(config: ModerationConfig, embedding: Embedding | None = None) -> list[Check]:
+    """Every check, in the order their reasons are listed; `embedding` gives the classifier
+    its sentence-embedding head."""
     trusted_domains = read_phrase_file(config.trusted_domains_path)
     abuse = Lexicon.load(config.lexicon_path, config.allowlist_path)
+    targets = (
+        Lexicon(make_entry(phrase, "target") for phrase in read_phrase_file(config.targets_path))
+        if config.targets_path is not None
+        else None
+    )
     spam = Lexicon(read_lexicon_file(config.spam_lexicon_path))
     return [
-        AbuseLexiconCheck(abuse),
+        AbuseLexiconCheck(abuse, targets),
         ToxicityClassifierCheck(
-            ClassifierLoader(config.classifier_path, lambda: training_rows(config)),
+            ClassifierLoader(
+                config.classifier_path, lambda: training_rows(config), embedding=embedding
+            ),
             config.review_threshold,
             config.reject_threshold,
         ),
@@ -98,22 +113,26 @@ class Moderator:
     the post for review and says which check failed. Safe to share between threads."""
 
     def __init__(
-        self, config: ModerationConfig | None = None, checks: Sequence[Check] | None = None
+        self,
+        config: ModerationConfig | None = None,
+        checks: Sequence[Check] | None = None,
+        embedding: Embedding | None = None,
     ):
         self.config = config or ModerationConfig()
-        self.checks = tuple(default_checks(self.config) if checks is None else checks)
+        self.embedding = embedding
+        self.checks = tuple(default_checks(self.config, embedding) if checks is None else checks)
 
     def check(
         self, text: str, title: str | None = None, context: PostContext | None = None
     ) -> Verdict:
         post = Post(body=text or "", title=title or "")
         context = context or PostContext()
-        reasons: list[Reason] = []
+        findings: list[Reason | Nudge] = []
         for check in self.checks:
-            reasons.extend(self._run(check, post, context))
-        return Verdict.from_reasons(reasons)
+            findings.extend(self._run(check, post, context))
+        return Verdict.from_reasons(findings)
 
-    def _run(self, check: Check, post: Post, context: PostContext) -> list[Reason]:
+    def _run(self, check: Check, post: Post, context: PostContext) -> list[Reason | Nudge]:
         name = getattr(check, "name", type(check).__name__)
         try:
             return list(check.run(post, context))

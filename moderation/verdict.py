@@ -41,21 +41,42 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class Nudge:
+    """Friendly advice to the author that never holds a post: "consider saying it more gently".
+
+    Casual swearing used as an intensifier and aimed at nobody ("lag vl") is published; its
+    author is asked, before posting, whether they would like to rephrase.
+    """
+
+    code: str
+    message_vi: str
+    message_en: str
+    spans: tuple[Span, ...] = ()
+    check: str = ""
+
+
+@dataclass(frozen=True)
 class Verdict:
     action: str
     reasons: tuple[Reason, ...]
+    nudges: tuple[Nudge, ...] = ()
 
     @classmethod
-    def from_reasons(cls, reasons) -> "Verdict":
-        reasons = tuple(reasons)
-        return cls(strictest(reason.action for reason in reasons), reasons)
+    def from_reasons(cls, findings) -> "Verdict":
+        """The verdict of a check's findings: reasons decide the action, nudges only advise."""
+        findings = tuple(findings)
+        reasons = tuple(found for found in findings if isinstance(found, Reason))
+        nudges = tuple(found for found in findings if isinstance(found, Nudge))
+        return cls(strictest(reason.action for reason in reasons), reasons, nudges)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form, for the audit log and the API."""
         return {
             "action": self.action,
-            "reasons": [
-                {**asdict(reason), "spans": [asdict(span) for span in reason.spans]}
-                for reason in self.reasons
-            ],
+            "reasons": [_plain(reason) for reason in self.reasons],
+            "nudges": [_plain(nudge) for nudge in self.nudges],
         }
+
+
+def _plain(finding) -> dict:
+    return {**asdict(finding), "spans": [asdict(span) for span in finding.spans]}

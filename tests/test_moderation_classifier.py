@@ -240,3 +240,73 @@ def test_full_shipped_set_trains_to_the_quality_target(tmp_path):
     assert report.rows >= 1000
     assert report.cv_false_positive_rate <= 0.02
     assert report.cv_recall >= 0.8
+
+
+# --- the embedding head ------------------------------------------------------------------------
+
+
+def fake_embedding(name="fake-ngrams-256"):
+    from search import FakeEncoder
+
+    encoder = FakeEncoder()
+    return classifier_module.Embedding(name, encoder.encode_queries)
+
+
+@pytest.fixture(scope="module")
+def with_head(tmp_path_factory):
+    path = tmp_path_factory.mktemp("head") / "toxicity.joblib"
+    embedding = fake_embedding()
+    report = train_classifier(TINY_SET, path, folds=3, embedding=embedding)
+    return report, path, embedding
+
+
+def test_the_embedding_head_is_saved_with_the_encoders_name(with_head):
+    report, path, embedding = with_head
+    metadata = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert metadata["embedding"] == embedding.name
+    assert "sentence vectors" in metadata["model"]
+    assert report.cv_false_positive_rate <= 0.02
+
+
+def test_the_embedding_head_alone_separates_abuse_from_questions(with_head):
+    _, path, embedding = with_head
+    model = ToxicityClassifier.load(path, embedding)
+    head = model.head
+    clean_index = list(head.classes_).index("clean")
+    vectors = embedding.encode([text for text, _ in TINY_SET])
+    not_clean = 1 - head.predict_proba(vectors)[:, clean_index]
+    flagged = [label != "clean" for _, label in TINY_SET]
+    toxic_scores = [p for p, f in zip(not_clean, flagged, strict=True) if f]
+    clean_scores = [p for p, f in zip(not_clean, flagged, strict=True) if not f]
+    assert min(toxic_scores) > max(clean_scores)
+
+
+def test_both_heads_score_together_calibrated(with_head):
+    _, path, embedding = with_head
+    model = ToxicityClassifier.load(path, embedding)
+    abusive, ordinary = model.score_many(
+        ["mày ngu thế, câm mồm đi", "Cho mình hỏi cách dùng ChatGPT trên điện thoại ạ"]
+    )
+    assert 0.0 <= ordinary.needs_human < abusive.needs_human <= 1.0
+    assert abusive.label == "offensive"
+    assert model.score("mày ngu thế, câm mồm đi") == abusive
+
+
+@pytest.mark.parametrize("given", [None, "another-encoder"])
+def test_a_model_for_another_encoder_is_refused_and_retrained(with_head, tmp_path, given):
+    _, path, _ = with_head
+    copy = tmp_path / "toxicity.joblib"
+    copy.write_bytes(path.read_bytes())
+    copy.with_suffix(".json").write_bytes(path.with_suffix(".json").read_bytes())
+    other = fake_embedding(given) if given else None
+    with pytest.raises(ValueError, match="sentence encoder"):
+        ToxicityClassifier.load(copy, other)
+    retrained = ClassifierLoader(copy, lambda: TINY_SET, embedding=other)()
+    assert retrained.metadata["embedding"] == given
+    assert (retrained.head is None) == (given is None)
+
+
+def test_an_n_gram_model_is_refused_when_an_encoder_is_given(trained):
+    _, path = trained
+    with pytest.raises(ValueError, match="sentence encoder None"):
+        ToxicityClassifier.load(path, fake_embedding())

@@ -118,6 +118,7 @@ def test_verdict_to_dict_shape():
                 "check": "abuse_lexicon",
             }
         ],
+        "nudges": [],
     }
 
 

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ from forum import jobs
 from forum.extensions import db
 from forum.markup import plain_text
 from forum.models import Notification, Tag, Thread, User, utcnow
-from forum.services import notifications, suggestions
+from forum.services import notifications, screening, suggestions
 from forum.services.searching import similar_questions
 from search.vietnamese import fold
 
@@ -22,7 +22,7 @@ from search.vietnamese import fold
 class Advice:
     code: str
     message: str
-    level: str = "tip"  # tip | warning
+    level: str = "tip"  # tip | warning | nudge (moderation's advice to say it more gently)
 
 
 QUESTION_WORDS = (
@@ -150,8 +150,9 @@ class DraftHelp:
 
     @property
     def needs_a_look(self):
-        """Worth a second look before posting: it may be answered already, or leaks private data."""
-        return bool(self.similar) or any(a.level == "warning" for a in self.advice)
+        """Worth a second look before posting: it may be answered already, leaks private data,
+        or could be put more gently."""
+        return bool(self.similar) or any(a.level in ("warning", "nudge") for a in self.advice)
 
 
 def help_with_draft(title, body):
@@ -163,7 +164,11 @@ def help_with_draft(title, body):
     similar = [h for h in hits[:5] if h.score >= minimum]
     answers = suggestions.rank(title, body, hits=hits) if len(text) > 20 else []
     tags = suggest_tags(title, body, hits=hits)
-    return DraftHelp(review_draft(title, body), tags, similar, answers)
+    nudges = [
+        Advice("rephrase", message, level="nudge")
+        for message in screening.draft_nudges(body, title, lang=g.get("lang", "vi"))
+    ]
+    return DraftHelp(nudges + review_draft(title, body), tags, similar, answers)
 
 
 def personal_data(text):

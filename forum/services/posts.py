@@ -105,14 +105,24 @@ def ask_question(author, title, body, tags, images=(), upload_tokens=()):
     return thread
 
 
-def post_answer(author, thread, body, images=()):
+def check_answer(author, thread, body):
+    """Raise with every problem of an answer about to be posted (nothing is stored)."""
+    _require_poster(author)
+    if not thread.question.is_published:
+        raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
+    validate_answer(normalize_text(body))
+
+
+def post_answer(author, thread, body, images=(), upload_tokens=()):
+    """Answer; `upload_tokens` names images the author uploaded earlier, at the check step."""
     _require_poster(author)
     if not thread.question.is_published:
         raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
     body = normalize_text(body)
     validate_answer(body)
     verdict = screening.screen(author, body)
-    attachments = uploads.store_images(images, author)
+    new_images = uploads.store_images(images, author)
+    attachments = uploads.claim(upload_tokens, author) + new_images
     try:
         now = utcnow()
         answer = Post(
@@ -138,7 +148,7 @@ def post_answer(author, thread, body, images=()):
         db.session.commit()
     except Exception:
         db.session.rollback()
-        uploads.discard(attachments)
+        uploads.discard(new_images)
         raise
     _after_commit(thread)
     return answer

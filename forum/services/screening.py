@@ -14,10 +14,18 @@ from sqlalchemy import select
 
 from forum import jobs
 from forum.extensions import db
+from forum.indexing import search_engine
 from forum.models import ModerationEvent, Post, ReviewCase, utcnow
 from forum.services.audit import log
 from forum.services.searching import similar_questions
-from moderation import ModerationConfig, Moderator, PostContext, RecentPost, SimilarQuestion
+from moderation import (
+    Embedding,
+    ModerationConfig,
+    Moderator,
+    PostContext,
+    RecentPost,
+    SimilarQuestion,
+)
 
 STATUS_FOR_ACTION = {"allow": "published", "review": "pending", "reject": "rejected"}
 SEVERITY = {"reject": 3, "review": 2}
@@ -27,13 +35,37 @@ _moderators = {}
 _lock = threading.Lock()
 
 
+def uses_embeddings(config):
+    """Whether the classifier reads sentence vectors: a real encoder and the setting allow it."""
+    return (
+        config.get("MODERATION_EMBEDDINGS", "auto") != "off" and config["SEARCH_ENCODER"] != "fake"
+    )
+
+
+def embedding():
+    """Search's sentence encoder for the classifier's embedding head, or None (see config).
+
+    Query vectors ("query: " for e5) are what the model is meant to classify with, and the
+    encoder keeps recent ones: a new question's text was just searched for similar questions.
+    """
+    if not uses_embeddings(current_app.config):
+        return None
+    encoder = search_engine().encoder
+    return Embedding(encoder.name, encoder.encode_queries)
+
+
 def moderation_config(config):
+    threshold = (
+        config.get("MODERATION_REVIEW_THRESHOLD_EMBEDDINGS")
+        if uses_embeddings(config)
+        else config.get("MODERATION_REVIEW_THRESHOLD")
+    )
     return ModerationConfig(
         classifier_path=Path(
             config.get("MODERATION_CLASSIFIER_PATH")
             or Path(config["MODERATION_PATH"]) / "toxicity.joblib"
         ),
-        review_threshold=config.get("MODERATION_REVIEW_THRESHOLD"),
+        review_threshold=threshold,
         reject_threshold=config.get("MODERATION_REJECT_THRESHOLD"),
         new_account_days=config["MODERATION_NEW_ACCOUNT_DAYS"],
         burst_window_s=config["MODERATION_BURST_WINDOW_S"],
@@ -44,10 +76,11 @@ def moderation_config(config):
 def moderator():
     """One Moderator per configuration, shared by every app in the process (models load once)."""
     config = moderation_config(current_app.config)
-    key = repr(config)
+    sentence_encoder = embedding()
+    key = (repr(config), sentence_encoder.name if sentence_encoder else None)
     with _lock:
         if key not in _moderators:
-            _moderators[key] = Moderator(config)
+            _moderators[key] = Moderator(config, embedding=sentence_encoder)
         return _moderators[key]
 
 
@@ -76,6 +109,15 @@ def screen(author, body, title=None, is_question=False, exclude_thread_id=None, 
         similar_questions=_similar(title, body, exclude_thread_id) if is_question else (),
     )
     return moderator().check(body, title=title, context=context)
+
+
+def draft_nudges(body, title=None, lang="vi"):
+    """Friendly advice on a draft before it is posted ("consider saying it more gently"), in
+    the reader's language; empty when moderation is off or nothing calls for it."""
+    if not current_app.config["MODERATION_ENABLED"] or not (body or title):
+        return []
+    verdict = moderator().check(body or "", title=title)
+    return [nudge.message_en if lang == "en" else nudge.message_vi for nudge in verdict.nudges]
 
 
 def status_for(verdict):

@@ -156,8 +156,25 @@ def _count_view(thread):
 def answer(thread_id):
     thread = get_thread(thread_id)
     body = request.form.get("body", "")
+    tokens = request.form.getlist("upload")
     try:
-        answer = posts.post_answer(current_user, thread, body, request.files.getlist("images"))
+        if not request.form.get("confirmed"):
+            # Casual swearing is published, but its author is first asked, kindly, whether
+            # they would like to say it more gently.
+            posts.check_answer(current_user, thread, body)
+            nudges = screening.draft_nudges(body, lang=g.lang)
+            if nudges:
+                tokens += uploads.keep_for_later(request.files.getlist("images"), current_user)
+                return render_template(
+                    "questions/answer_check.html",
+                    thread=thread,
+                    body=body,
+                    nudges=nudges,
+                    tokens=tokens,
+                )
+        answer = posts.post_answer(
+            current_user, thread, body, request.files.getlist("images"), upload_tokens=tokens
+        )
     except ValidationError as error:
         return render_thread(thread, {"body": body}, error.field_errors, status=422)
     return redirect(post_url(answer))
