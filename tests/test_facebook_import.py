@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.facebook_archive import fix_mojibake, read_archive
-from forum.facebook_import import hashtags, import_archive, make_title
+from forum.facebook_import import hashtags, make_title
 from forum.models import (
     Attachment,
     FacebookAuthor,
@@ -26,7 +26,8 @@ from forum.models import (
     Vote,
 )
 from forum.services import accounts, claims, votes
-from forum.services.searching import SearchRequest, run as search
+from forum.services.searching import SearchRequest
+from forum.services.searching import run as search
 
 FIXTURE = Path(__file__).parent / "fixtures" / "facebook"
 LAN, HUNG, MINH = "Nguyễn Thị Lan", "Trần Văn Hùng", "Lê Minh"
@@ -112,7 +113,8 @@ def test_authors_are_placeholders_nobody_can_log_in_to(app, client):
     assert lan.is_placeholder and lan.name == "Nguyễn Thị Lan (từ nhóm Facebook)"
     assert lan.username.startswith("fb.nguyen_thi_lan")
     assert accounts.authenticate(lan.username, "") is None
-    assert client.post("/login", data={"username": lan.username, "password": "x"}).status_code == 401
+    login = client.post("/login", data={"username": lan.username, "password": "x"})
+    assert login.status_code == 401
     page = client.get(f"/u/{lan.username}").get_data(as_text=True)
     assert "Nguyễn Thị Lan (từ nhóm Facebook)" in page
 
@@ -124,9 +126,8 @@ def test_the_abusive_comment_is_held_for_review_not_dropped(app):
     case = ReviewCase.query.filter_by(post_id=abusive.id).one()
     assert case.source == "auto" and case.status == "open"
     assert "held for review 1" in result.output
-    assert "held for review: minh/your_facebook_activity/groups/your_comments_in_groups.json #2" in (
-        result.output
-    )
+    held = "held for review: minh/your_facebook_activity/groups/your_comments_in_groups.json #2"
+    assert held in result.output
     # Everything else passed the same checks and is published.
     assert Post.query.filter(Post.status == "published").count() == Post.query.count() - 1
 
@@ -144,17 +145,15 @@ def test_the_bad_entry_and_the_unmatched_comment_are_reported_not_guessed(app):
 
 def test_importing_twice_adds_nothing(app):
     run(app, str(FIXTURE))
-    counts = (Post.query.count(), Thread.query.count(), User.query.count(), Attachment.query.count())
+    def counts():
+        return [model.query.count() for model in (Post, Thread, User, Attachment)]
+
+    before = counts()
     result = run(app, str(FIXTURE))
     assert result.exit_code == 0
     assert "created 0 questions, 0 answers, 0 comments, 0 photos, 0 placeholder" in result.output
     assert "already there 9" in result.output
-    assert (
-        Post.query.count(),
-        Thread.query.count(),
-        User.query.count(),
-        Attachment.query.count(),
-    ) == counts
+    assert counts() == before
 
 
 def test_a_newer_archive_adds_only_what_is_new(app, tmp_path):

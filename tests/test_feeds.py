@@ -28,7 +28,10 @@ def test_the_new_questions_feed_is_valid_and_lists_public_questions(
     response, feed = parse(client, f"/feeds/questions.{fmt}")
     assert response.mimetype == mimetype and feed.version == version
     titles = [entry.title for entry in feed.entries]
-    assert titles == ["Zalo AI nằm ở đâu trong ứng dụng?", "Cách viết prompt cho Gemini bằng tiếng Việt"]
+    assert titles == [
+        "Zalo AI nằm ở đâu trong ứng dụng?",
+        "Cách viết prompt cho Gemini bằng tiếng Việt",
+    ]
     assert feed.entries[0].link.startswith("http://localhost/q/")
     assert "Em hỏi ChatGPT" in feed.entries[0].summary
 
