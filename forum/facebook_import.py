@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage
@@ -24,7 +25,7 @@ from forum.extensions import db
 from forum.facebook_archive import BadArchive, name_key, read_archive
 from forum.indexing import index_threads
 from forum.markup import render_markdown, render_plain, slugify
-from forum.models import FacebookAuthor, ImportedPost, Post, Revision, Tag, Thread, User
+from forum.models import FacebookAuthor, ImportedPost, Post, Revision, Thread, User
 from forum.services import assistant, screening, uploads
 from forum.services import tags as tag_service
 from forum.services.errors import ValidationError
@@ -50,6 +51,7 @@ HASHTAG = re.compile(r"(?<![\w&/])#(\w[\w-]{1,60})")
 SENTENCE_END = re.compile(r"(?<=[.?!…])\s+|\n+")
 FALLBACK_TAG = ("chua-phan-loai", "chưa phân loại")
 INDEX_BATCH = 200
+BATCH = 100  # threads written per transaction
 
 __all__ = ["BadArchive", "FacebookReport", "import_archive"]
 
@@ -77,10 +79,12 @@ class FacebookReport:
         return self.questions + self.answers + self.comments
 
 
-def import_archive(path, *, dry_run=False, group=None, match_window_days=7, on_progress=None):
+def import_archive(
+    path, *, dry_run=False, group=None, match_window_days=7, on_progress=None, index=True
+):
     """Import every readable post and comment of `path`; see FacebookReport for what happened.
-    `on_progress(done, total)` is called after each thread. Raises BadArchive when `path` is
-    not an archive at all."""
+    `on_progress(done, total)` is called after each thread; `index=False` leaves the search
+    index to the caller (index_imported). Raises BadArchive when `path` is not an archive."""
     archive = read_archive(path, group=group, match_window=timedelta(days=match_window_days))
     report = FacebookReport(
         dry_run=dry_run,
@@ -96,15 +100,22 @@ def import_archive(path, *, dry_run=False, group=None, match_window_days=7, on_p
         children.setdefault(comment.post_key, []).append(comment)
     state = _State(archive, report, dry_run)
     posts = sorted(archive.posts, key=lambda p: (p.created, p.key))
-    for done, post in enumerate(posts, start=1):
-        _import_unit(state, post, sorted(children.get(post.key, []), key=lambda c: c.created))
-        if on_progress is not None:
-            on_progress(done, len(posts))
+    session = db.session()
+    # Authors and tags are reused from thread to thread: committing must not expire them (which
+    # would reload each one per use). Nothing else writes these rows during an import.
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    units = [
+        _Unit(post, sorted(children.get(post.key, []), key=lambda c: c.created)) for post in posts
+    ]
+    try:
+        _import_batches(state, units, on_progress)
+    finally:
+        session.expire_on_commit = expire_on_commit
     if not dry_run:
-        touched = db.session.scalars(select(Tag).where(Tag.id.in_(state.touched_tags))).all()
-        tag_service.refresh_counts(touched)
+        tag_service.refresh_counts([tag for tag in state.touched_tags if _saved(tag)])
         db.session.commit()
-        index_imported(sorted(report.thread_ids))
+        if index:
+            index_imported(sorted(report.thread_ids))
     report.placeholders = len(state.new_authors)
     return report
 
@@ -135,7 +146,9 @@ class _State:
         )
         self.authors = {}  # name key -> User the posts go to
         self.new_authors = set()
-        self.touched_tags = set()
+        self.touched_tags = set()  # Tag rows
+        self.tags = {}  # slug -> Tag
+        self.usernames = set()  # placeholder usernames given out in this run
         self.first_seen = {}
         for item in [*archive.posts, *archive.comments]:
             key = name_key(item.author)
@@ -147,64 +160,125 @@ class _Skip(Exception):
     """An entry that cannot become a post; its message is reported."""
 
 
-def _import_unit(state, post, comments):
-    """One thread: its question (new or imported before) and the comments not imported yet."""
-    report = state.report
-    created_files = []
-    created = {}  # key -> Post made in this unit
+@dataclass
+class _Unit:
+    """One thread's worth of work: its question (new, or imported before) and new comments."""
+
+    post: object
+    comments: list
+    thread: Thread | None = None
+    new_thread: bool = False
+    built: list = field(default_factory=list)  # (post, entry, title, tags), in order made
+    created: dict = field(default_factory=dict)  # entry key -> Post made here
+    files: list = field(default_factory=list)  # stored photos, removed if it does not make it
+
+
+def _import_batches(state, units, on_progress):
+    """Build threads in memory and write them BATCH at a time (one flush, one commit); if the
+    database refuses a batch, its threads are written again one by one, so only the bad one is
+    lost (and reported)."""
+    batch = []
+    for done, unit in enumerate(units, start=1):
+        if _build(state, unit) and unit.built:
+            batch.append(unit)
+        if len(batch) >= BATCH:
+            _save(state, batch)
+            batch = []
+        if on_progress is not None:
+            on_progress(done, len(units))
+    _save(state, batch)
+
+
+def _build(state, unit):
+    """Make the unit's posts (not yet flushed); False when its question cannot be imported."""
+    report, post = state.report, unit.post
     try:
-        if post.key in state.known:
-            question = db.session.get(Post, state.known[post.key])
-            if question is None:  # the post was removed since: its comments have no home
-                raise _Skip(_("bài gốc đã nhập trước đây không còn nữa"))
-            report.skipped_existing += 1
-            thread = question.thread
-            new_thread = False
-        else:
-            thread, question = _add_question(state, post, created_files)
-            created[post.key] = question
-            new_thread = True
-        added = 0
-        for comment in comments:
-            if comment.key in state.known:
+        with db.session.no_autoflush:
+            if post.key in state.known:
+                question = db.session.get(Post, state.known[post.key])
+                if question is None:  # the post was removed since: its comments have no home
+                    raise _Skip(_("bài gốc đã nhập trước đây không còn nữa"))
                 report.skipped_existing += 1
-                continue
-            try:
-                with db.session.begin_nested():
-                    made = _add_reply(state, thread, question, comment, created, created_files)
-            except (_Skip, ValidationError) as error:
-                report.bad_entries.append((comment.source, _message(error)))
-                continue
-            created[comment.key] = made
-            added += 1
-        if not new_thread and not added:
-            return
-        _refresh(thread)
-        counts = [_summary(made) for made in created.values()]
-        if state.dry_run:
-            db.session.rollback()
-            uploads.discard(created_files)
-        else:
-            thread_id = thread.id
-            known = {key: made.id for key, made in created.items()}
-            db.session.commit()
-            report.thread_ids.add(thread_id)
-            state.known.update(known)
-        for summary in counts:
-            _count(report, *summary)
+                unit.thread = question.thread
+            else:
+                unit.thread, question = _add_question(state, post, unit.files, unit.built)
+                unit.created[post.key], unit.new_thread = question, True
+            for comment in unit.comments:
+                if comment.key in state.known:
+                    report.skipped_existing += 1
+                    continue
+                try:
+                    made = _add_reply(state, unit, comment)
+                except (_Skip, ValidationError) as error:
+                    report.bad_entries.append((comment.source, _message(error)))
+                    continue
+                unit.created[comment.key] = made
     except (_Skip, ValidationError) as error:
-        db.session.rollback()
-        uploads.discard(created_files)
+        uploads.discard(unit.files)
         report.bad_entries.append((post.source, _message(error)))
         # Its comments are listed too: nothing is dropped without a word.
-        for comment in comments:
+        for comment in unit.comments:
             if comment.key not in state.known:
                 report.unmatched.append((comment.source, _("bài gốc không nhập được")))
+        return False
+    return True
+
+
+def _save(state, batch):
+    if not batch:
+        return
+    try:
+        _write(state, batch)
     except SQLAlchemyError as error:
-        db.session.rollback()
-        uploads.discard(created_files)
-        log.exception("Facebook import: %s failed", post.source)
-        report.bad_entries.append((post.source, f"database error: {error.__class__.__name__}"))
+        _roll_back(state, [f for unit in batch for f in unit.files])
+        if len(batch) == 1:
+            log.exception("Facebook import: %s failed", batch[0].post.source)
+            state.report.bad_entries.append(
+                (batch[0].post.source, f"database error: {error.__class__.__name__}")
+            )
+            return
+        for unit in batch:
+            again = _Unit(unit.post, unit.comments)
+            if _build(state, again) and again.built:
+                _save(state, [again])
+
+
+def _write(state, batch):
+    db.session.flush()
+    with db.session.no_autoflush:  # the audit rows of new posts need no flush between them
+        for unit in batch:
+            for made, item, title, tags in unit.built:
+                _finish(made, item, title, tags)
+    for unit in batch:
+        if unit.new_thread:
+            _refresh_new(unit.thread, [made for made, *_rest in unit.built])
+        else:
+            _refresh(unit.thread)
+    counts = [_summary(made) for unit in batch for made, *_rest in unit.built]
+    if state.dry_run:
+        _roll_back(state, [f for unit in batch for f in unit.files])
+    else:
+        thread_ids = [unit.thread.id for unit in batch]
+        known = {key: made.id for unit in batch for key, made in unit.created.items()}
+        db.session.commit()
+        state.report.thread_ids.update(thread_ids)
+        state.known.update(known)
+    for summary in counts:
+        _count(state.report, *summary)
+
+
+def _saved(row):
+    return sa_inspect(row).persistent
+
+
+def _roll_back(state, files):
+    """Undo the thread, and forget the authors and tags that were made for it."""
+    db.session.rollback()
+    uploads.discard(files)
+    state.authors = {k: user for k, user in state.authors.items() if _saved(user)}
+    state.tags = {slug: tag for slug, tag in state.tags.items() if _saved(tag)}
+    if not state.dry_run:
+        state.new_authors = {k for k in state.new_authors if k in state.authors}
 
 
 def _summary(post):
@@ -235,8 +309,7 @@ def _message(error):
 # Building posts -------------------------------------------------------------------------------
 
 
-def _add_question(state, post, created_files):
-    author = _author(state, post.author)
+def _add_question(state, post, files, built):
     text = post.text or _("Ảnh của %(name)s từ nhóm Facebook.", name=post.author)
     title = make_title(text)
     body = _body(text)
@@ -245,43 +318,40 @@ def _add_question(state, post, created_files):
         tag_pairs = [(tag.slug, tag.name) for tag, _w in assistant.suggest_tags(title, body, 3)]
     tag_pairs = tag_pairs or [FALLBACK_TAG]
     validate_question(title, body, tag_pairs)
+    author = _author(state, post.author)  # only now: a failed post makes no placeholder
     verdict = screening.screen(author, body, title=title, is_question=True)
-    attachments = _photos(state, post, author, created_files)
+    attachments = _photos(state, post, author, files)
     thread = Thread(
         title=title,
         slug=slugify(title),
-        author_id=author.id,
+        author=author,
         created_at=post.created,
         last_activity_at=post.created,
-        tags=tag_service.tags_for(tag_pairs),
+        tags=_tags(state, tag_pairs),
         import_key=post.key,
     )
     question = _new_post(thread, "question", author, body, post, verdict, attachments)
     db.session.add_all([thread, question])
-    db.session.flush()
-    _finish(question, verdict, post, title=title, tags=", ".join(s for s, _n in tag_pairs))
-    state.touched_tags.update(tag.id for tag in thread.tags)
+    built.append((question, post, title, ", ".join(s for s, _n in tag_pairs)))
     return thread, question
 
 
-def _add_reply(state, thread, question, comment, created, created_files):
+def _add_reply(state, unit, comment):
     """A comment on the post becomes an answer (a very short one a comment on the question);
     a reply becomes a comment under the answer it replies to (a long one, or one with a photo,
     an answer, since comments hold neither)."""
-    author = _author(state, comment.author)
     text = comment.text or _("(ảnh từ nhóm Facebook)")
-    parent = created.get(comment.parent_key)
+    parent = unit.created.get(comment.parent_key)
     if parent is None and comment.parent_key in state.known:
         parent = db.session.get(Post, state.known[comment.parent_key])
     if parent is None:
         raise _Skip(_("bình luận được trả lời chưa nhập được"))
     if parent.post_type == "comment":
         parent = parent.parent  # replies in a reply chain all hang under the first comment
-    as_answer = (comment.kind == "comment" and len(text) >= ANSWER_MIN) or (
-        comment.kind == "reply" and (len(text) > COMMENT_MAX or comment.photos)
-    )
-    if comment.kind == "comment" and comment.photos:
-        as_answer = True
+    if comment.kind == "comment":
+        as_answer = len(text) >= ANSWER_MIN or bool(comment.photos)
+    else:
+        as_answer = len(text) > COMMENT_MAX or bool(comment.photos)
     if as_answer:
         body = _body(text)
         if len(body) < ANSWER_MIN:
@@ -292,12 +362,12 @@ def _add_reply(state, thread, question, comment, created, created_files):
         body = text
         validate_comment(body)
         post_type = "comment"
+    author = _author(state, comment.author)
     verdict = screening.screen(author, body)
-    attachments = _photos(state, comment, author, created_files) if as_answer else []
-    made = _new_post(thread, post_type, author, body, comment, verdict, attachments, parent)
+    attachments = _photos(state, comment, author, unit.files) if as_answer else []
+    made = _new_post(unit.thread, post_type, author, body, comment, verdict, attachments, parent)
     db.session.add(made)
-    db.session.flush()
-    _finish(made, verdict, comment)
+    unit.built.append((made, comment, None, None))
     return made
 
 
@@ -307,7 +377,7 @@ def _new_post(thread, post_type, author, body, item, verdict, attachments, paren
         thread=thread,
         post_type=post_type,
         parent=parent,
-        author_id=author.id,
+        author=author,
         body_md=body,
         body_html=html,
         status=screening.status_for(verdict),
@@ -318,7 +388,7 @@ def _new_post(thread, post_type, author, body, item, verdict, attachments, paren
     return post
 
 
-def _finish(post, verdict, item, title=None, tags=None):
+def _finish(post, item, title=None, tags=None):
     db.session.add(
         Revision(
             post_id=post.id,
@@ -331,7 +401,27 @@ def _finish(post, verdict, item, title=None, tags=None):
         )
     )
     db.session.add(ImportedPost(key=item.key, post_id=post.id))
-    screening.record(post, verdict)
+    screening.record(post, post._fb_verdict)
+
+
+def _refresh_new(thread, posts):
+    """A new thread's cached fields from its posts in hand (what refresh_thread would read)."""
+    question = posts[0]
+    published = [p for p in posts if p.status == "published"]
+    thread.is_public = question.status == "published"
+    thread.answer_count = sum(1 for p in published if p.post_type == "answer")
+    thread.last_activity_at = max([thread.created_at] + [p.created_at for p in published])
+
+
+def _tags(state, pairs):
+    """Tag rows for [(slug, name)], remembered for the run (one query per new slug only)."""
+    missing = [(slug, name) for slug, name in pairs if slug not in state.tags]
+    if missing:
+        for tag in tag_service.tags_for(missing):
+            state.tags[tag.slug] = tag
+    tags = [state.tags[slug] for slug, _n in pairs]
+    state.touched_tags.update(tags)
+    return tags
 
 
 def _refresh(thread):
@@ -350,6 +440,8 @@ def _photos(state, item, author, created_files):
     """The entry's photos, checked and re-encoded like any upload; problems are reported and
     the post goes in without the photo that failed."""
     limit = current_app.config["MAX_IMAGES_PER_POST"]
+    if item.photos and author.id is None:
+        db.session.flush()  # an upload records its uploader's id
     files = []
     for photo in item.photos:
         name = PurePosixPath(photo.uri).name
@@ -420,35 +512,35 @@ def _author(state, name):
     first_seen = state.first_seen.get(key)
     if row is None:
         user = User(
-            username=_free_username(name),
+            username=_free_username(state, name),
             display_name=name[:60],
             # Never matches a password: a valid hash of nothing anyone knows, cheap to make.
             password_hash=f"scrypt:32768:8:1${secrets.token_hex(8)}${secrets.token_hex(64)}",
             is_placeholder=True,
             created_at=first_seen,
         )
-        db.session.add(user)
-        db.session.flush()
-        row = FacebookAuthor(name_key=key, name=name[:120], user_id=user.id)
-        db.session.add(row)
-        db.session.flush()
+        row = FacebookAuthor(name_key=key, name=name[:120], user=user)
+        db.session.add_all([user, row])
         state.new_authors.add(key)
     elif row.claimed_by_id is None and first_seen and row.user.created_at > first_seen:
         row.user.created_at = first_seen  # a newer archive reaches further back
     user = row.claimed_by if row.claimed_by_id else row.user
-    if not state.dry_run:
-        state.authors[key] = user  # in a dry run every thread is rolled back, authors too
+    state.authors[key] = user
     return user
 
 
-def _free_username(name):
+def _free_username(state, name):
+    """fb.<name>, numbered when taken (in the database or earlier in this unflushed batch)."""
     base = "fb." + (slugify(name, max_length=40).replace("-", "_") or "thanh_vien")
     base = base[:27].rstrip("_.")
     if len(base) < 4:
         base = "fb.thanh_vien"
     candidate, number = base, 1
-    while db.session.scalar(select(User.id).where(User.username == candidate)):
+    while candidate in state.usernames or db.session.scalar(
+        select(User.id).where(User.username == candidate)
+    ):
         number += 1
         candidate = f"{base[: 30 - len(str(number)) - 1]}_{number}"
     assert USERNAME_RE.match(candidate)
+    state.usernames.add(candidate)
     return candidate

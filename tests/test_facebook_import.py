@@ -322,3 +322,18 @@ def test_admins_make_claim_links_on_a_page(app, client, auth, make_user):
     lan = FacebookAuthor.query.filter_by(name=LAN).one()
     page = client.post(f"/admin/facebook/{lan.id}/link").get_data(as_text=True)
     assert "/claim/" in page
+
+
+def test_a_thread_the_database_refuses_is_reported_and_the_others_still_import(app, make_user):
+    """Threads are written a batch at a time; a refused batch is written again one by one."""
+    squatter = make_user("nguoi_co_san")
+    key = next(p.key for p in read_archive(FIXTURE).posts if p.author == HUNG)
+    db.session.add(Thread(title="Một chủ đề cũ giữ khóa", slug="x", author_id=squatter.id,
+                          import_key=key))  # fmt: skip
+    db.session.commit()
+    result = run(app, str(FIXTURE))
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert "bad entry: hung/groups/your_posts_and_comments_in_groups.json #1: database error" in (
+        result.output
+    )
+    assert "created 2 questions, 2 answers, 1 comments" in result.output
