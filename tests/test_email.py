@@ -12,9 +12,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from forum.extensions import db
-from forum.models import OutboxMessage, Thread, User, utcnow
-from forum.services import posts, subscriptions, votes
+from forum.models import OutboxMessage, ReviewCase, Thread, User, utcnow
+from forum.services import posts, review, subscriptions, votes
 from forum.services.browse import tag_by_slug
+from tests.test_moderation_flow import RUDE
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/\S+)")
 
@@ -215,3 +216,14 @@ def test_the_email_page_shows_choices_and_follows(client, auth, member, thread):
     page = client.get("/account/email").get_data(as_text=True)
     assert "Bản tin hằng tuần" in page and "chatgpt" in page.lower()
     assert "chưa được cấu hình để gửi email" in page
+
+
+def test_a_held_answer_is_announced_only_once_a_moderator_approves_it(
+    inbox, member, moderator, make_user, thread
+):
+    verified(member, "hoa@xutra.test")
+    held = posts.post_answer(make_user("nguoi_noi_nang"), thread, RUDE)
+    assert held.status == "pending" and inbox.messages == []
+    review.approve(moderator, ReviewCase.query.filter_by(post_id=held.id).one())
+    (message,) = inbox.to("hoa@xutra.test")
+    assert thread.title in message["Subject"]
