@@ -57,7 +57,7 @@ def placeholders(query="", limit=200):
         slug = slugify(query, max_length=40).replace("-", "_")
         statement = statement.where(
             or_(
-                FacebookAuthor.name_key.contains(query.casefold(), autoescape=True),
+                FacebookAuthor.name_key.contains(name_key(query), autoescape=True),
                 User.username.contains(slug, autoescape=True),
             )
         )
