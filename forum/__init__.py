@@ -12,12 +12,15 @@ from forum import cli, indexing, jobs, permissions, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
-from forum.services import assistant, drafting, suggestions  # noqa: F401  (register their jobs)
+from forum.services import assistant, drafting, mail, suggestions  # noqa: F401  (register their jobs)
 from forum.views import (
     admin,
     api,
     auth,
+    claims,
+    email,
     errors,
+    feeds,
     main,
     notifications,
     questions,
@@ -147,6 +150,9 @@ def _register_blueprints(app):
         notifications,
         review,
         admin,
+        claims,
+        feeds,
+        email,
         api,
         errors,
     ):

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from rq import Worker
 
-from forum import indexing, jobs
+from forum import cli_community, indexing, jobs
 from forum.config import ROOT
 from forum.importer import import_lines
 from forum.models import ROLES
@@ -249,3 +249,4 @@ def init_app(app):
     app.cli.add_command(models_cli)
     app.cli.add_command(moderation_cli)
     app.cli.add_command(jobs_cli)
+    cli_community.init_app(app, users_cli)

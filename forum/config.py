@@ -118,6 +118,22 @@ class Config:
     # moderation check, answer suggestions, routing): they share one search for this long.
     SIMILAR_CACHE_SECONDS = 120
 
+    # Links that leave the site (emails, claim links) start with this address.
+    SITE_URL = "http://127.0.0.1:5000"
+    CLAIM_LINK_DAYS = 30  # a placeholder's claim link works this long, once
+
+    # Email through SMTP (nothing is sent while MAIL_SERVER is unset)
+    MAIL_SERVER = None
+    MAIL_PORT = 587
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_USE_TLS = True
+    MAIL_FROM = "Xứ Trà Hỏi Đáp <noreply@localhost>"
+    MAIL_TIMEOUT = 10
+    MAIL_RETRY_MINUTES = [1, 5, 30, 120, 720]  # waits before each new try of a failed send
+    EMAIL_VERIFY_HOURS = 72
+    DIGEST_THREADS = 10  # threads per weekly digest
+
     # Optional drafted answer from an OpenAI-compatible chat endpoint (off unless configured)
     LLM_BASE_URL = None
     LLM_MODEL = None
@@ -162,6 +178,13 @@ def from_environment():
             settings[name] = os.environ[name]
     if os.environ.get("SEARCH_POSTING_CACHE_MB"):
         settings["SEARCH_POSTING_CACHE_MB"] = int(os.environ["SEARCH_POSTING_CACHE_MB"])
+    for name in ("SITE_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
+    if os.environ.get("MAIL_PORT"):
+        settings["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
+    if "MAIL_USE_TLS" in os.environ:
+        settings["MAIL_USE_TLS"] = env_bool("MAIL_USE_TLS", True)
     if os.environ.get("FORUM_INSTANCE_PATH"):
         settings["INSTANCE_PATH"] = os.environ["FORUM_INSTANCE_PATH"]
     if "FORUM_COOKIE_SECURE" in os.environ:

@@ -5,6 +5,7 @@ answers and the comments) hang off it. Model methods never commit: the caller ow
 import hashlib
 from datetime import UTC, datetime
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
@@ -73,13 +74,28 @@ class User(UserMixin, db.Model):
     suspension_reason: Mapped[str | None] = mapped_column(String(300))
     # "có thể bạn giúp được": members may turn off being asked to answer similar questions.
     notify_routing: Mapped[bool] = mapped_column(db.Boolean, default=True, server_default=db.true())
+    # An author imported from the Facebook group: nobody can log in to it; a member claims it.
+    is_placeholder: Mapped[bool] = mapped_column(
+        db.Boolean, default=False, server_default=db.false()
+    )
+    # Email notices go only to a verified address; instant ones are on, the digest opt-in.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_instant: Mapped[bool] = mapped_column(db.Boolean, default=True, server_default=db.true())
+    email_digest: Mapped[bool] = mapped_column(db.Boolean, default=False, server_default=db.false())
 
     def get_id(self):
         return f"{self.id}.{self.session_version}"
 
     @property
     def name(self):
-        return self.display_name or self.username
+        name = self.display_name or self.username
+        if self.is_placeholder:
+            return gettext("%(name)s (từ nhóm Facebook)", name=name)
+        return name
+
+    @property
+    def email_verified(self):
+        return bool(self.email) and self.email_verified_at is not None
 
     @property
     def is_moderator(self):
@@ -368,3 +384,82 @@ class AssistantDraft(db.Model):
     sources: Mapped[list] = mapped_column(JSON, default=list)  # [{n, answer_id, title}]
     model: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FacebookAuthor(db.Model):
+    """A name from the Facebook group, the placeholder account its posts were imported under, and
+    the one-time link (only its hash) a member opens to take that account's posts over."""
+
+    __tablename__ = "facebook_authors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_key: Mapped[str] = mapped_column(String(120), unique=True)  # NFC, casefolded
+    name: Mapped[str] = mapped_column(String(120))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # the placeholder
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claim_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    claim_link_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+
+
+class ImportedPost(db.Model):
+    """Which post an entry of an outside archive became, so importing again adds nothing."""
+
+    __tablename__ = "imported_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Subscription(db.Model):
+    """A member follows a tag (weekly digest) or a thread (a notice for each new answer)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("user_id", "tag_id", name="uq_subscriptions_user_tag"),
+        UniqueConstraint("user_id", "thread_id", name="uq_subscriptions_user_thread"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    tag_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), index=True
+    )
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tag: Mapped[Tag | None] = relationship()
+    thread: Mapped[Thread | None] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """An email waiting to be sent (or sent). The row stays until the SMTP server took it, so a
+    failed send is tried again and never loses the notice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One message per notice: "answer:<post>:<user>", "digest:<user>:<week>", "verify:<user>:<n>".
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # answer | digest | verify
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -60,7 +60,7 @@ def register(username, password, email=None, display_name=None, role="member", p
 def authenticate(username, password):
     """The user for these credentials, or None."""
     user = find_user(username or "")
-    if user is None:
+    if user is None or user.is_placeholder:  # placeholders are claimed, never logged in to
         check_password_hash(_DUMMY_HASH, password or "")
         return None
     return user if check_password_hash(user.password_hash, password or "") else None
@@ -104,6 +104,8 @@ def update_profile(user, display_name, bio, email, notify_routing=None):
         )
     user.display_name = normalize_text(display_name)[:60] or None
     user.bio = normalize_text(bio)[:500] or None
+    if email != user.email:
+        user.email_verified_at = None  # a new address is verified again before mail goes to it
     user.email = email
     if notify_routing is not None:
         user.notify_routing = notify_routing

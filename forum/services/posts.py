@@ -151,6 +151,8 @@ def post_answer(author, thread, body, images=(), upload_tokens=()):
         uploads.discard(new_images)
         raise
     _after_commit(thread)
+    if answer.is_published:
+        jobs.enqueue("email_answer_notices", answer.id)  # the asker and followers, by email
     return answer
 
 

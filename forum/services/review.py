@@ -117,6 +117,8 @@ def approve(moderator, case):
         _tell_author(post, "approved")
     db.session.commit()
     jobs.enqueue("index_threads", post.thread_id)
+    if post.post_type == "answer" and before != "published":
+        jobs.enqueue("email_answer_notices", post.id)
 
 
 def reject(moderator, case, note, label="other"):

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from forum.extensions import limiter
-from forum.services import accounts
+from forum.services import accounts, mail
 from forum.services.errors import ValidationError
 from forum.views.helpers import safe_next
 
@@ -83,6 +83,7 @@ def settings():
     }
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in form}
+        old_email = current_user.email
         try:
             accounts.update_profile(
                 current_user,
@@ -94,6 +95,12 @@ def settings():
         except ValidationError as error:
             return render_template("auth/settings.html", form=form, errors=error.field_errors), 422
         flash(_("Đã lưu hồ sơ."), "success")
+        if current_user.email and current_user.email != old_email and mail.enabled():
+            try:
+                mail.send_verification(current_user)
+                flash(_("Đã gửi liên kết xác minh tới email mới của bạn."), "info")
+            except ValidationError as error:
+                flash(" ".join(error.all_messages), "error")
         return redirect(url_for("auth.settings"))
     return render_template("auth/settings.html", form=form, errors={})
 
