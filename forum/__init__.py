@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 
-from forum import cli, indexing, jobs, permissions, templating
+from forum import assets, cli, indexing, jobs, permissions, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
@@ -90,6 +90,7 @@ def _init_extensions(app):
         default_translation_directories=str(ROOT / "forum" / "translations"),
     )
     limiter.init_app(app)
+    assets.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas(app.config["SQLITE_WAL"]))

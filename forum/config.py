@@ -102,6 +102,10 @@ class Config:
     # Similar questions worth showing before posting, on search's absolute scale (0..1; about
     # 0.8 means "probably asked before", unrelated drafts score 0.2-0.7 on the seed).
     SIMILAR_SHOWN_MIN_SCORE = 0.7
+    # A search whose best thread scores below this (same scale) says "no close match" and
+    # offers to ask, above the nearest results. Chosen on the seed with the real model: see
+    # bench/search_quality.py --close-match.
+    SEARCH_CLOSE_MATCH_MIN = 0.35
     # One ask looks up the same draft's similar questions up to four times (the assistant, the
     # moderation check, answer suggestions, routing): they share one search for this long.
     SIMILAR_CACHE_SECONDS = 120
