@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 
-from forum import assets, cli, indexing, jobs, permissions, templating
+from forum import assets, cli, indexing, jobs, labels, permissions, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
@@ -157,6 +157,7 @@ def _register_blueprints(app):
 
 def _register_template_helpers(app):
     templating.init_app(app)
+    labels.init_app(app)
     app.jinja_env.globals.update(permissions.PREDICATES)
 
     @app.before_request

@@ -15,7 +15,7 @@ from forum import indexing, jobs
 from forum.importer import import_lines
 from forum.models import ROLES
 from forum.seeding import seed
-from forum.services import accounts, review, screening
+from forum.services import accounts, password_reset, review, screening
 from forum.services.errors import ValidationError
 from moderation import read_labelled_csv, train_classifier, training_rows
 from moderation.classifier import metadata_path_for
@@ -51,6 +51,24 @@ def create_token(username):
     if user is None:
         raise click.ClickException(f"no user {username!r}")
     click.echo(accounts.create_api_token(user, "cli"))
+
+
+@users_cli.command("reset-link")
+@click.argument("username")
+@click.option("--base-url", default=lambda: os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+              show_default="$PUBLIC_URL or http://127.0.0.1:5000",
+              help="The forum's address as members reach it.")
+def reset_link(username, base_url):
+    """Print a one-time link that lets a member set a new password (for members without
+    email: hand it over by Zalo or in person). Earlier links stop working."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    token = password_reset.issue(user)
+    with current_app.test_request_context(base_url=base_url):
+        url = password_reset.reset_url(token)
+    days = password_reset.LIFETIME["moderator"].days
+    click.echo(f"{url}\n(works once, for {days} days)")
 
 
 @users_cli.command("role")

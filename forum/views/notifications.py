@@ -19,6 +19,9 @@ def index():
 @login_required
 def open_note(note_id):
     note = notifications.open_notification(current_user, note_id)
+    if note is not None and note.kind == "reset_request":
+        # The member's profile has the button that makes the link.
+        return redirect(url_for("users.profile", username=note.data.get("username", "")))
     if note is None or note.thread is None:
         return redirect(url_for("notifications.index"))
     anchor = f"post-{note.post_id}" if note.post_id else None
