@@ -18,7 +18,7 @@ from forum.services import (
     suggestions,
     tags,
 )
-from forum.services.errors import PermissionDenied, ServiceError, ValidationError
+from forum.services.errors import PermissionDenied, PersonalData, ServiceError, ValidationError
 from forum.templating import thread_url
 from forum.views.helpers import get_thread, page_arg
 
@@ -258,6 +258,17 @@ def assist_draft():
         ],
         "answers": [suggestion_json(c.answer, c.passage, c.score) for c in draft_help.answers],
         "index_ready": index_ready(),
+    }
+
+
+@bp.post("/personal-data")
+def personal_data_check():
+    """Whether a text seems to hold personal data (the answer form warns while typing)."""
+    data = json_body("text")
+    found = assistant.personal_data(data["text"][:20_000])
+    return {
+        "found": found,
+        "message": PersonalData({"body": found}).field_errors["body"][0] if found else None,
     }
 
 

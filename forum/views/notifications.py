@@ -12,7 +12,13 @@ bp = Blueprint("notifications", __name__)
 @bp.route("/notifications")
 @login_required
 def index():
-    return render_template("notifications.html", notes=notifications.recent(current_user))
+    """The list marks everything read: the bell's count was for this page. What was new is
+    still shown as new on it, this once."""
+    notes = notifications.recent(current_user)
+    new_ids = {note.id for note in notes if note.read_at is None}
+    if new_ids:
+        notifications.mark_all_read(current_user)
+    return render_template("notifications.html", notes=notes, new_ids=new_ids)
 
 
 @bp.route("/notifications/<int:note_id>", methods=["POST"])

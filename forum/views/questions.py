@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forum.extensions import db, limiter
-from forum.models import Post, Revision
+from forum.models import Revision
 from forum.permissions import can_edit, can_see_history
 from forum.services import (
     assistant,
@@ -155,9 +155,7 @@ def render_thread(thread, answer_form=None, errors=None, status=200, comment_for
             # Suggested past answers are for the asker, computed once right after posting.
             suggested=suggestions.ensure_for_thread(thread) if is_asker else [],
             draft=drafting.for_thread(thread) if is_asker else None,
-            solved_by=db.session.get(Post, thread.solved_by_answer_id)
-            if thread.solved_by_answer_id
-            else None,
+            solved=browse.solved_state(thread),
         ),
         status,
     )
