@@ -41,6 +41,7 @@ CHROMIUM_ARGS = [
 ]
 
 AXE_RESULTS = []  # (test, url, size, language, violation) for every page audited
+SHOTS = defaultdict(int)  # screenshots taken per test, to number them in order
 
 
 def pytest_collection_modifyitems(items):
@@ -196,7 +197,6 @@ class Visitor:
         self.page.set_default_timeout(15_000)
         self.test_name = test_name
         self.lang = "vi"
-        self.shots = 0
         self.errors = []
         self.audited = set()
         self.page.on("pageerror", lambda error: self.errors.append(f"script error: {error}"))
@@ -253,12 +253,14 @@ class Visitor:
         """axe-core on the page as it is now, no sideways scrolling, and a screenshot."""
         page = self.page
         key = (re.sub(r"\d+", "N", page.url.split("?")[0]), label)
-        self.shots += 1
-        name = re.sub(r"[^a-z0-9]+", "-", (label or page.url.split(":", 2)[-1]).lower()).strip("-")
+        SHOTS[self.test_name] += 1
+        path = page.url.replace(self.server.url, "").split("?")[0].split("#")[0]
+        name = re.sub(r"[^a-z0-9]+", "-", (label or path).lower()).strip("-") or "home"
         folder = SCREENS / "browser" / self.test_name
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(
-            path=str(folder / f"{self.shots:02d}-{name[:50]}-{self.size_name}-{self.lang}.png"),
+            path=str(folder / f"{SHOTS[self.test_name]:02d}-{name[:50]}-{self.size_name}-"
+                     f"{self.lang}.png"),
             full_page=True,
         )
         overflow = page.evaluate(
