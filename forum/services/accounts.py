@@ -27,7 +27,9 @@ def suggest_username(name):
     """A free username made from a name as people write it: "Bà Nga Đồng Hỷ" -> "ba_nga_dong_hy"
     (then "ba_nga_dong_hy_2"… when taken); None when the name has nothing to make one of."""
     folded = fold(unicodedata.normalize("NFC", name or "")).lower()
-    base = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")[:30].strip("_")
+    base = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")
+    if len(base) > 30:  # cut between words, not inside one
+        base = base[:31].rsplit("_", 1)[0] if "_" in base[:31] else base[:30]
     if len(base) < 3:
         return None
     candidate, number = base, 1

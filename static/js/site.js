@@ -236,11 +236,11 @@
       var note = document.createElement("p");
       note.className = "draft-note";
       note.setAttribute("role", "status");
-      note.textContent = document.documentElement.dataset.draftRestored;
+      note.textContent = document.body.dataset.draftRestored;
       var discard = document.createElement("button");
       discard.type = "button";
       discard.className = "link-button";
-      discard.textContent = document.documentElement.dataset.draftDiscard;
+      discard.textContent = document.body.dataset.draftDiscard;
       discard.addEventListener("click", function () {
         store.removeItem(key);
         fields.forEach(function (f) { f.value = ""; });
