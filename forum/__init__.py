@@ -159,6 +159,7 @@ def _register_template_helpers(app):
     templating.init_app(app)
     labels.init_app(app)
     app.jinja_env.globals.update(permissions.PREDICATES)
+    app.jinja_env.globals["index_ready"] = indexing.index_ready
 
     @app.before_request
     def remember_request_start():

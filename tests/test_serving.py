@@ -110,3 +110,12 @@ def test_a_sync_that_fails_does_not_leave_the_notice_forever(app, monkeypatch):
 def test_an_empty_forum_is_ready_at_once(app):
     assert db.session.query(Thread).count() == 0
     assert indexing.index_ready()
+
+
+def test_make_run_serves_with_gunicorn_not_the_development_server():
+    from forum.config import ROOT
+
+    makefile = (ROOT / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "gunicorn -c gunicorn.conf.py forum.wsgi:app" in run
+    assert "$(FLASK) run" not in run  # Flask's development server, with its red warning

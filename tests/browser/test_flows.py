@@ -287,3 +287,17 @@ def test_a_member_who_forgot_the_password_gets_a_link_from_a_moderator(visitor):
     member.login("ba_lien", "mat-khau-moi-2026")
     response = member.page.goto(link)  # used once: no second time
     assert response.status == 404
+
+
+def test_the_other_pages_at_both_sizes(visitor):
+    admin = visitor(DESKTOP, "vi")
+    admin.login("quantri")
+    for path in ("/admin/suggestions", "/review", "/review/log", "/review/stats", "/account",
+                 "/account/password", "/tags/zalo", "/u/co_giao_mai", "/users"):
+        admin.go(path)
+    phone = visitor(PHONE, "en")
+    phone.login("co_giao_mai")
+    for path in ("/", "/tags", "/tags/zalo", "/users", "/account", "/notifications",
+                 "/register/../no-such-page"):
+        phone.go(path)
+    assert "Not found" in phone.text("h1") or "404" in phone.text("h1")
