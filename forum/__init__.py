@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 
-from forum import cli, indexing, jobs, permissions, templating
+from forum import assets, cli, indexing, jobs, labels, permissions, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
@@ -93,6 +93,7 @@ def _init_extensions(app):
         default_translation_directories=str(ROOT / "forum" / "translations"),
     )
     limiter.init_app(app)
+    assets.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas(app.config["SQLITE_WAL"]))
@@ -162,7 +163,9 @@ def _register_blueprints(app):
 
 def _register_template_helpers(app):
     templating.init_app(app)
+    labels.init_app(app)
     app.jinja_env.globals.update(permissions.PREDICATES)
+    app.jinja_env.globals["index_ready"] = indexing.index_ready
 
     @app.before_request
     def remember_request_start():

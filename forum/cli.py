@@ -1,20 +1,25 @@
 """Flask commands: users, seed, import (and the search, models and moderation groups)."""
 
+import dataclasses
+import os
+import threading
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from rq import Worker
+from tqdm import tqdm
 
 from forum import cli_community, indexing, jobs
 from forum.config import ROOT
 from forum.importer import import_lines
 from forum.models import ROLES
 from forum.seeding import seed
-from forum.services import accounts, review, screening
+from forum.services import accounts, password_reset, review, screening
 from forum.services.errors import ValidationError
 from moderation import read_labelled_csv, train_classifier, training_rows
+from moderation.classifier import metadata_path_for
 from moderation.evaluation import (
     EVAL_DIR_ENV,
     dev_sets,
@@ -57,6 +62,24 @@ def create_token(username):
     click.echo(accounts.create_api_token(user, "cli"))
 
 
+@users_cli.command("reset-link")
+@click.argument("username")
+@click.option("--base-url", default=lambda: os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+              show_default="$PUBLIC_URL or http://127.0.0.1:5000",
+              help="The forum's address as members reach it.")
+def reset_link(username, base_url):
+    """Print a one-time link that lets a member set a new password (for members without
+    email: hand it over by Zalo or in person). Earlier links stop working."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    token = password_reset.issue(user)
+    with current_app.test_request_context(base_url=base_url):
+        url = password_reset.reset_url(token)
+    days = password_reset.LIFETIME["moderator"].days
+    click.echo(f"{url}\n(works once, for {days} days)")
+
+
 @users_cli.command("role")
 @click.argument("username")
 @click.argument("role", type=click.Choice(ROLES))
@@ -91,22 +114,40 @@ def seed_command(index):
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--index/--no-index",
-    default=True,
-    show_default=True,
-    help="Bring the search index in step afterwards.",
-)
-def import_command(path, index):
+@click.option("--index/--no-index", default=True, show_default=True,
+              help="Make the imported threads searchable afterwards.")
+@click.option("--create-authors", is_flag=True,
+              help="Create members for authors the forum does not know (listed afterwards); "
+                   "without it, their threads are reported and skipped.")
+def import_command(path, index, create_authors):
     """Import threads from a JSON Lines file; bad lines are reported and skipped."""
     with path.open(encoding="utf-8") as handle:
-        report = import_lines(handle)
+        total = sum(1 for _line in handle)
+    with path.open(encoding="utf-8") as handle, _bar(total, "import", "line") as bar:
+        report = import_lines(
+            handle, create_authors=create_authors, progress=lambda _n: bar.update(1)
+        )
     for line, message in report.errors:
         click.echo(f"{path.name}:{line}: {message}", err=True)
     click.echo(
         f"imported {report.imported}, already there {report.skipped_existing}, "
         f"bad lines {len(report.errors)}"
     )
+    if report.unknown_authors:
+        click.echo(
+            f"unknown authors (threads skipped; add them as members or use --create-authors): "
+            f"{', '.join(sorted(report.unknown_authors))}",
+            err=True,
+        )
+    if report.created_authors:
+        click.echo(
+            f"created {len(report.created_authors)} members for unknown authors (no password; "
+            f"`flask users reset-link NAME` lets one in): {', '.join(report.created_authors)}"
+        )
+    if index and report.imported:
+        sync_and_report()
+    elif report.imported:
+        click.echo("not indexed: run `flask --app forum search reindex` to make them searchable")
 
 
 search_cli = AppGroup("search", help="The search index.")
@@ -121,8 +162,19 @@ def reindex(full):
     sync_and_report()
 
 
+def _bar(total, description, unit):
+    """A progress bar on stderr, so long commands show they are working."""
+    return tqdm(total=total, desc=description, unit=unit, mininterval=0.5, dynamic_ncols=True)
+
+
 def sync_and_report():
-    report = indexing.sync_index()
+    with (
+        _bar(indexing.indexable_post_count(), "index: read", "doc") as read,
+        _bar(None, "index: embed", "passage") as embedded,
+    ):
+        report = indexing.sync_index(
+            on_document=lambda _doc: read.update(1), on_passages=embedded.update
+        )
     click.echo(
         f"search index: {report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged, {report.embedded_passages} passages embedded "
@@ -172,10 +224,18 @@ def train_moderation(data, dev):
     """
     config = screening.moderation_config(current_app.config)
     rows = read_labelled_csv(data) if data else training_rows(config) + review.decided_rows()
+    final = Path(config.classifier_path)
+    staged = final.with_name(f"{final.stem}.new{final.suffix}")
     try:
-        report = train_classifier(rows, config.classifier_path, embedding=screening.embedding())
+        with _ticking(f"train on {len(rows)} examples"):
+            report = train_classifier(rows, staged, embedding=screening.embedding())
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+    # Swap both files in at once: running servers notice the model file's new time and load
+    # it on their next check (screening.moderator), never a half-written one.
+    os.replace(metadata_path_for(staged), metadata_path_for(final))
+    os.replace(staged, final)
+    report = dataclasses.replace(report, model_path=str(final))
     screening.forget_moderators()
     click.echo(
         f"trained on {report.rows} examples {report.label_counts} in {report.seconds}s "
@@ -203,6 +263,30 @@ def train_moderation(data, dev):
             f"  {evaluated.name}: toxic held {figures.toxic_held:.2f}, clean held "
             f"{figures.clean_held:.3f} ({figures.toxic} toxic, {figures.clean} clean)"
         )
+
+
+class _ticking:
+    """Seconds counting up on stderr while a step that reports no progress of its own runs."""
+
+    def __init__(self, description):
+        self.description = description
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self._bar = tqdm(total=None, desc=self.description, unit="s", bar_format="{desc}: "
+                         "{elapsed}", mininterval=0.5)
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+        self._thread.start()
+        return self
+
+    def _tick(self):
+        while not self._stop.wait(1.0):
+            self._bar.refresh()
+
+    def __exit__(self, *_exc):
+        self._stop.set()
+        self._thread.join()
+        self._bar.close()
 
 
 jobs_cli = AppGroup("jobs", help="Background jobs (Redis/RQ in production).")

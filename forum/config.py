@@ -114,6 +114,11 @@ class Config:
     # Similar questions worth showing before posting, on search's absolute scale (0..1; about
     # 0.8 means "probably asked before", unrelated drafts score 0.2-0.7 on the seed).
     SIMILAR_SHOWN_MIN_SCORE = 0.7
+    # A search whose best thread scores below this (same scale) says "no close match" and
+    # offers to ask, above the nearest results (which are still shown). On the seed with the
+    # real model (bench/close_match.py): 8% of 195 answerable queries get the notice, 35% of
+    # 20 off-topic ones do not (0.3: 6% / 60%; 0.5: 11% / 25%). Gibberish is always caught.
+    SEARCH_CLOSE_MATCH_MIN = 0.4
     # One ask looks up the same draft's similar questions up to four times (the assistant, the
     # moderation check, answer suggestions, routing): they share one search for this long.
     SIMILAR_CACHE_SECONDS = 120

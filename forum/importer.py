@@ -3,6 +3,10 @@
 One object a line: {"title", "body", "tags": [], "author", "created_at",
 "answers": [{"body", "author", "created_at", "accepted"}]}. The seed adds optional "key", "views",
 "upvotes", "downvotes" and "comments". Each thread gets an import key, so a second run adds nothing.
+
+Authors must be members already: a thread naming an unknown author is reported and skipped,
+unless the caller asks to create such authors (`flask import --create-authors`); those get an
+account nobody can log in to and are listed in the report, so nobody is created silently.
 """
 
 import hashlib
@@ -42,16 +46,31 @@ class ImportReport:
     imported: int = 0
     skipped_existing: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    thread_ids: list[int] = field(default_factory=list)  # the threads this run added
+    unknown_authors: set[str] = field(default_factory=set)  # named but not members: skipped
+    created_authors: list[str] = field(default_factory=list)  # made with create_authors
 
 
-def import_lines(lines, *, users_cache=None):
-    """Import every good line; bad ones are reported with their line number and skipped."""
+class UnknownAuthor(BadRecord):
+    def __init__(self, name):
+        super().__init__(f"unknown author {name!r} (not a member; see --create-authors)")
+        self.name = name
+
+
+def import_lines(lines, *, users_cache=None, create_authors=False, progress=None):
+    """Import every good line; bad ones are reported with their line number and skipped.
+
+    `progress`, if given, is called with each line's number once it is done (a progress bar).
+    """
     report = ImportReport()
-    users = users_cache if users_cache is not None else {}
+    users = Authors(users_cache if users_cache is not None else {}, create_authors, report)
     touched_users = set()
     for number, line in enumerate(lines, start=1):
+        if progress is not None:
+            progress(number)
         if not line.strip():
             continue
+        created_before = len(report.created_authors)
         try:
             record = json.loads(line)
             if not isinstance(record, dict):
@@ -60,12 +79,16 @@ def import_lines(lines, *, users_cache=None):
             if db.session.scalar(select(Thread.id).where(Thread.import_key == key)):
                 report.skipped_existing += 1
                 continue
-            authors = import_thread(record, key, users)
+            thread_id, authors = import_thread(record, key, users)
             db.session.commit()
             touched_users |= authors
             report.imported += 1
+            report.thread_ids.append(thread_id)
         except (json.JSONDecodeError, BadRecord, ValidationError, KeyError, TypeError) as error:
             db.session.rollback()
+            users.forget_created_since(created_before)
+            if isinstance(error, UnknownAuthor):
+                report.unknown_authors.add(error.name)
             report.errors.append((number, describe(error)))
     for user_id in touched_users:
         user = db.session.get(User, user_id)
@@ -73,6 +96,39 @@ def import_lines(lines, *, users_cache=None):
     tag_service.refresh_counts(db.session.scalars(select(Tag)).all())
     db.session.commit()
     return report
+
+
+class Authors:
+    """Members by username for one import; creates unknown ones only when asked to."""
+
+    def __init__(self, cache, create, report):
+        self.cache, self.create, self.report = cache, create, report
+
+    def get(self, username):
+        name = username.strip().lower()
+        if not USERNAME_RE.match(name):
+            raise BadRecord(f"bad author name {username!r}")
+        if name not in self.cache:
+            user = db.session.scalar(select(User).where(User.username == name))
+            if user is None:
+                if not self.create:
+                    raise UnknownAuthor(name)
+                # An account nobody can log in to until a password is set (a moderator can
+                # make them a reset link); the report lists every one made.
+                user = User(
+                    username=name, password_hash=generate_password_hash(secrets.token_hex(16))
+                )
+                db.session.add(user)
+                db.session.flush()
+                self.report.created_authors.append(name)
+            self.cache[name] = user
+        return self.cache[name]
+
+    def forget_created_since(self, count):
+        """Authors created for a line that was rolled back do not exist after all."""
+        for name in self.report.created_authors[count:]:
+            self.cache.pop(name, None)
+        del self.report.created_authors[count:]
 
 
 def describe(error):
@@ -93,12 +149,13 @@ def import_key(record):
 
 
 def import_thread(record, key, users):
-    """Add one thread with its answers, comments and votes; returns the ids of users involved."""
+    """Add one thread with its answers, comments and votes; returns its id and the ids of the
+    users involved."""
     title = normalize_text(_text(record, "title"))
     body = normalize_text(_text(record, "body"))
     tag_pairs = split_tags(record.get("tags") or [])
     validate_question(title, body, tag_pairs)
-    author = _user(_text(record, "author"), users)
+    author = users.get(_text(record, "author"))
     created = _when(record.get("created_at"))
     rng = random.Random(key)
     thread = Thread(
@@ -126,7 +183,7 @@ def import_thread(record, key, users):
             raise BadRecord("each answer must be an object")
         answer_body = normalize_text(_text(item, "body"))
         validate_answer(answer_body)
-        answerer = _user(_text(item, "author"), users)
+        answerer = users.get(_text(item, "author"))
         when = max(_when(item.get("created_at")), created)
         answer = _post(thread, "answer", answerer, answer_body, when)
         db.session.add(answer)
@@ -140,7 +197,7 @@ def import_thread(record, key, users):
         _votes(item, answer, users, rng)
     thread.score = question.score
     refresh_thread(thread)
-    return involved
+    return thread.id, involved
 
 
 def _text(record, name):
@@ -159,21 +216,6 @@ def _when(value):
         raise BadRecord(f"bad date {value!r}") from error
     # Dates without a zone are local times in Việt Nam, as the group's members wrote them.
     return moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM)
-
-
-def _user(username, users):
-    name = username.strip().lower()
-    if not USERNAME_RE.match(name):
-        raise BadRecord(f"bad author name {username!r}")
-    if name not in users:
-        user = db.session.scalar(select(User).where(User.username == name))
-        if user is None:
-            # Imported authors get an account nobody can log in to until a password is set.
-            user = User(username=name, password_hash=generate_password_hash(secrets.token_hex(16)))
-            db.session.add(user)
-            db.session.flush()
-        users[name] = user
-    return users[name]
 
 
 def _post(thread, post_type, author, body, when, parent=None):
@@ -208,7 +250,7 @@ def _comments(record, parent, users, involved):
     for item in record.get("comments") or []:
         body = normalize_text(_text(item, "body"))
         validate_comment(body)
-        author = _user(_text(item, "author"), users)
+        author = users.get(_text(item, "author"))
         when = max(_when(item.get("created_at")), parent.created_at)
         comment = _post(parent.thread, "comment", author, body, when, parent=parent)
         db.session.add(comment)

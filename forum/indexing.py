@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from forum import jobs
@@ -165,12 +165,51 @@ def all_documents(batch=500):
         db.session.expunge_all()
 
 
-def sync_index():
-    """Bring the index in step with the database; re-embeds only text that changed."""
+def indexable_post_count():
+    """Questions and answers that may become documents: a progress bar's length."""
+    return db.session.scalar(
+        select(func.count()).select_from(Post).where(
+            Post.post_type != "comment", Post.status == "published", Post.deleted_at.is_(None)
+        )
+    )
+
+
+class _CountingEncoder:
+    """The engine's encoder, telling a callback how many passages it has just embedded."""
+
+    def __init__(self, inner, on_passages):
+        self._inner, self._on_passages = inner, on_passages
+
+    def encode_passages(self, texts):
+        vectors = self._inner.encode_passages(texts)
+        self._on_passages(len(texts))
+        return vectors
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def sync_index(on_document=None, on_passages=None):
+    """Bring the index in step with the database; re-embeds only text that changed.
+
+    The callbacks, for a command's progress bars, hear of each document read from the
+    database and of each batch of passages embedded (the slow part with a real model)."""
     # Its own app context, hence its own session: the batches it reads and forgets are not
     # the caller's objects.
     with current_app.app_context():
-        report = search_engine().sync(all_documents())
+        engine = search_engine()
+        documents = all_documents()
+        if on_document is not None:
+            documents = _tell_each(documents, on_document)
+        if on_passages is None:
+            report = engine.sync(documents)
+        else:
+            encoder = engine.encoder
+            engine.encoder = _CountingEncoder(encoder, on_passages)
+            try:
+                report = engine.sync(documents)
+            finally:
+                engine.encoder = encoder
     log.info(
         "search index in step: %d added, %d updated, %d removed, %d unchanged (%.1fs)",
         report.added,
@@ -182,11 +221,24 @@ def sync_index():
     return report
 
 
+def _tell_each(items, callback):
+    for item in items:
+        yield item
+        callback(item)
+
+
 @job(batched=True)
 def sync_search_index(_reasons):
     """Batched, so web nodes starting together (or restarting) queue one sync between them."""
-    sync_index()
-    search_engine().warm()
+    try:
+        sync_index()
+        search_engine().warm()
+    finally:
+        # Even a failed sync ends the "being prepared" notice: the index is what it is, and
+        # the job's retries (or `flask search reindex`) are the way forward, not a banner.
+        state = current_app.extensions.get("index_sync")
+        if state is not None:
+            state["done"] = True
 
 
 def drop_index():
@@ -202,11 +254,34 @@ def drop_index():
 def sync_on_first_request(app):
     """Once the server is up, in the background: check the index against the database, and
     load the models, so no member's first search or post waits for them."""
-    state = {"done": False}
+    state = app.extensions["index_sync"] = {"started": False, "done": False}
 
     @app.before_request
     def start_sync():
-        if not state["done"]:
-            state["done"] = True
+        if not state["started"]:
+            state["started"] = True
             jobs.enqueue("sync_search_index", "start-up")
             jobs.enqueue("warm_moderation")
+
+
+def index_ready(app=None):
+    """False while search cannot yet be trusted to find what the forum holds: the start-up
+    sync of this process has not finished, or the index is empty although the forum is not
+    (a first start, or an import without --index). Pages then say results are being
+    prepared instead of "nothing found". Once seen ready, a process stays ready."""
+    app = app or current_app._get_current_object()
+    state = app.extensions.setdefault("index_sync", {"started": True, "done": True})
+    if state.get("ready"):
+        return True
+    # With RQ the sync runs in a worker, which cannot tell this process; the emptiness test
+    # below still catches a first start there.
+    if not state["done"] and app.extensions["jobs"].mode != "rq":
+        return False
+    forum_has_threads = db.session.scalar(select(Thread.id).where(Thread.is_public).limit(1))
+    if forum_has_threads:
+        engine = search_engine(app)
+        engine.refresh()  # another process (a worker, `flask search reindex`) may have written
+        if engine.keyword.doc_count() == 0:
+            return False
+    state["ready"] = True
+    return True

@@ -130,6 +130,26 @@ class ApiToken(db.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
 
+class PasswordReset(db.Model):
+    """A one-time link to set a new password; only the token's SHA-256 is stored.
+
+    `channel` says how the member got it: "moderator" (a moderator handed it over, for
+    members without email) or, once verified emails exist, "email"."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(12), default="moderator")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
 thread_tags = Table(
     "thread_tags",
     db.metadata,
@@ -241,8 +261,12 @@ class Revision(db.Model):
     title: Mapped[str | None] = mapped_column(String(200))
     tags: Mapped[str | None] = mapped_column(String(250))
     body_md: Mapped[str] = mapped_column(Text)
+    # Redacted: the old text was erased (say, a phone number edited out); the row stays so
+    # the history still shows that an edit happened.
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redacted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
 
 
 class Vote(db.Model):

@@ -30,6 +30,16 @@ def can_delete(user, post):
     return not post.is_deleted and (is_author(user, post) or is_moderator(user))
 
 
+def can_see_history(user, post):
+    """Old revisions may hold what an edit took out (a phone number): author and moderators
+    only; everyone else reads the current text."""
+    return can_view(user, post) and (is_author(user, post) or is_moderator(user))
+
+
+def can_redact(user, post):
+    return is_author(user, post) or is_moderator(user)
+
+
 def can_vote(user, post):
     return (
         is_authenticated(user)
@@ -58,6 +68,8 @@ PREDICATES = {
     "can_edit": can_edit,
     "can_delete": can_delete,
     "can_vote": can_vote,
+    "can_see_history": can_see_history,
+    "can_redact": can_redact,
     "can_accept": can_accept,
     "can_post": can_post,
     "is_moderator": is_moderator,

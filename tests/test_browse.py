@@ -7,7 +7,7 @@ def titles(client, url):
     page = client.get(url).get_data(as_text=True)
     return [
         line.split(">", 1)[1].split("<")[0]
-        for line in page.split('<h3 class="q-title"><a href="')[1:]
+        for line in page.split('<h2 class="q-title"><a href="')[1:]
     ]
 
 

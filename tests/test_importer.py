@@ -39,9 +39,17 @@ def write(tmp_path, lines):
     return path
 
 
+def run_import(app, path, *options):
+    return app.test_cli_runner().invoke(args=["import", str(path), *options])
+
+
 def test_import_creates_threads_answers_users_and_accepted_answer(app, tmp_path):
-    result = app.test_cli_runner().invoke(args=["import", str(write(tmp_path, [line()]))])
+    result = run_import(app, write(tmp_path, [line()]), "--create-authors")
     assert "imported 1" in result.output
+    assert (
+        "created 3 members for unknown authors (no password; `flask users reset-link NAME` "
+        "lets one in): linh_dinh_hoa, thaonguyen_ai, hieu_sv_tnu" in result.output
+    )
     thread = Thread.query.one()
     assert thread.answer_count == 2 and thread.accepted_answer_id is not None
     assert {t.slug for t in thread.tags} == {"gemini", "hoc-tieng-anh"}
@@ -61,7 +69,7 @@ def test_bad_lines_are_reported_with_their_number_and_skipped(app, tmp_path):
         line(title="Câu hỏi thiếu tác giả nhưng đủ dài", author=None),
         line(title="Một câu hỏi tốt khác về Zalo AI"),
     ]
-    result = app.test_cli_runner().invoke(args=["import", str(write(tmp_path, lines))])
+    result = run_import(app, write(tmp_path, lines), "--create-authors")
     assert "imported 2" in result.output and "bad lines 4" in result.output
     for number in (2, 3, 4, 5):
         assert f"threads.jsonl:{number}:" in result.output
@@ -70,11 +78,46 @@ def test_bad_lines_are_reported_with_their_number_and_skipped(app, tmp_path):
 
 def test_importing_twice_adds_nothing(app, tmp_path):
     path = write(tmp_path, [line(), line(title="Một câu hỏi tốt khác về Zalo AI")])
-    runner = app.test_cli_runner()
-    runner.invoke(args=["import", str(path)])
-    result = runner.invoke(args=["import", str(path)])
+    run_import(app, path, "--create-authors")
+    result = run_import(app, path, "--create-authors")
     assert "imported 0, already there 2" in result.output
     assert Thread.query.count() == 2 and Post.query.count() == 6
+
+
+def test_unknown_authors_are_reported_not_created(app, tmp_path, make_user):
+    make_user("linh_dinh_hoa")
+    make_user("thaonguyen_ai")
+    result = run_import(app, write(tmp_path, [line(), line(title="Một câu hỏi khác về Zalo AI",
+                                                           answers=[])]))
+    assert "imported 1, already there 0, bad lines 1" in result.output
+    assert "threads.jsonl:1: unknown author 'hieu_sv_tnu'" in result.output
+    assert (
+        "unknown authors (threads skipped; add them as members or use --create-authors): "
+        "hieu_sv_tnu" in result.output
+    )
+    assert User.query.filter_by(username="hieu_sv_tnu").count() == 0
+    assert Thread.query.count() == 1
+
+
+def test_imported_threads_are_searchable_at_once(app, client, tmp_path):
+    result = run_import(app, write(tmp_path, [line()]), "--create-authors")
+    assert "search index: 3 added" in result.output
+    page = client.get("/search?q=dịch tài liệu").get_data(as_text=True)
+    assert "Cách dùng Gemini để dịch tài liệu tiếng Anh" in page.replace("<mark>", "").replace(
+        "</mark>", ""
+    )
+
+
+def test_import_shows_its_progress(app, tmp_path):
+    result = run_import(app, write(tmp_path, [line(), line(title="Một câu hỏi khác về Zalo AI")]),
+                        "--create-authors")
+    assert "import: 100%" in result.output and "2/2" in result.output
+    assert "index: read" in result.output and "index: embed" in result.output
+
+
+def test_import_without_index_says_how_to_make_it_searchable(app, tmp_path):
+    result = run_import(app, write(tmp_path, [line()]), "--create-authors", "--no-index")
+    assert "search reindex" in result.output and "search index:" not in result.output
 
 
 def test_the_seed_loads_enough_vietnamese_content_and_is_idempotent(app):

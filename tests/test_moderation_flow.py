@@ -238,7 +238,8 @@ def test_public_log_leaves_out_private_details(
     review.reject(moderator, case, "Ghi chú riêng của điều hành viên", "offensive")
     review.suspend(moderator, other_member, 7, "lý do riêng tư")
     public = client.get("/moderation/log").get_data(as_text=True)
-    assert "Điều hành viên từ chối một câu trả lời" in public and "offensive" in public
+    assert "Điều hành viên từ chối một câu trả lời: Xúc phạm, thô tục" in public
+    assert "offensive" not in public  # the reason's label, never its code
     for private in ("Ghi chú riêng", "lý do riêng tư", other_member.username, RUDE):
         assert private not in public
 
@@ -246,7 +247,8 @@ def test_public_log_leaves_out_private_details(
 def test_moderators_full_log_has_scores_and_before_after(client, auth, rude_answer, moderator):
     auth.login(moderator)
     full = client.get("/review/log").get_data(as_text=True)
-    assert "auto_review" in full and "→ review" in full
+    assert "Bộ lọc giữ lại chờ duyệt" in full and "→ giữ chờ duyệt" in full
+    assert "auto_review" not in full
 
 
 def test_dashboard_counts_false_positives_and_misses(client, auth, thread, moderator, make_user):

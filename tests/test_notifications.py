@@ -52,3 +52,16 @@ def test_someone_elses_notification_cannot_be_opened(client, auth, thread, other
     note = Notification.query.one()
     client.post(f"/notifications/{note.id}")
     assert Notification.query.one().read_at is None
+
+
+def test_opening_the_list_clears_the_bell_and_still_shows_what_was_new(
+    client, auth, thread, member, other_member
+):
+    posts.post_answer(other_member, thread, "Câu trả lời mới cho chuông.")
+    auth.login(member)
+    assert bell(client) == "1"
+    page = client.get("/notifications").get_data(as_text=True)
+    assert '<li class="unread">' in page  # new on this visit
+    assert 'class="badge"' not in page  # and the bell on this very page is clear
+    assert bell(client) == "0"
+    assert '<li class="unread">' not in client.get("/notifications").get_data(as_text=True)

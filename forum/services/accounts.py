@@ -1,6 +1,8 @@
 """Accounts: registration, login, passwords, roles and personal API tokens."""
 
+import re
 import secrets
+import unicodedata
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -11,6 +13,7 @@ from forum.markup import normalize_text
 from forum.models import ROLES, ApiToken, User, utcnow
 from forum.services.errors import NotFound, ValidationError
 from forum.services.validation import USERNAME_RE, validate_password
+from search.vietnamese import fold
 
 # Checked against when the username is unknown, so a login takes as long either way.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -20,20 +23,59 @@ def find_user(username):
     return db.session.scalar(select(User).where(User.username == username.strip().lower()))
 
 
+def suggest_username(name):
+    """A free username made from a name as people write it: "Bà Nga Đồng Hỷ" -> "ba_nga_dong_hy"
+    (then "ba_nga_dong_hy_2"… when taken); None when the name has nothing to make one of."""
+    folded = fold(unicodedata.normalize("NFC", name or "")).lower()
+    base = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")
+    if len(base) > 30:  # cut between words, not inside one
+        base = base[:31].rsplit("_", 1)[0] if "_" in base[:31] else base[:30]
+    if len(base) < 3:
+        return None
+    candidate, number = base, 1
+    while find_user(candidate):
+        number += 1
+        suffix = f"_{number}"
+        candidate = base[: 30 - len(suffix)].rstrip("_") + suffix
+    return candidate
+
+
+class RegistrationError(ValidationError):
+    """What was wrong, and the form as it should come back: a suggested username in place of
+    one that cannot be used, the name typed kept as the display name."""
+
+    def __init__(self, field_errors, suggested):
+        super().__init__(field_errors=field_errors)
+        self.suggested = suggested
+
+
 def register(username, password, email=None, display_name=None, role="member", password_again=None):
     """Create a member; every problem with the form is reported at once."""
-    username = (username or "").strip().lower()
+    typed = (username or "").strip()
+    username = typed.lower()
     email = (email or "").strip().lower() or None
-    errors = {}
+    errors, suggested = {}, {}
     if not USERNAME_RE.match(username):
-        errors["username"] = [
-            _(
-                "Tên đăng nhập dài 3–30 ký tự, chỉ gồm chữ thường không dấu, số, "
-                "dấu chấm, gạch dưới."
-            )
-        ]
+        # People type their name here ("Bà Nga Đồng Hỷ"): offer the username it makes.
+        suggestion = suggest_username(typed or display_name)
+        message = _(
+            "Tên đăng nhập dài 3–30 ký tự, chỉ gồm chữ thường không dấu, số, dấu chấm, gạch dưới."
+        )
+        if suggestion:
+            message += " " + _("Chúng tôi gợi ý “%(name)s” (đã điền sẵn, bạn sửa được).",
+                               name=suggestion)
+            suggested["username"] = suggestion
+            if typed and not (display_name or "").strip() and not USERNAME_RE.match(typed):
+                suggested["display_name"] = normalize_text(typed)[:60]
+        errors["username"] = [message]
     elif find_user(username):
-        errors["username"] = [_("Tên đăng nhập này đã có người dùng.")]
+        suggestion = suggest_username(username)
+        errors["username"] = [
+            _("Tên đăng nhập này đã có người dùng.")
+            + " "
+            + _("Chúng tôi gợi ý “%(name)s” (đã điền sẵn, bạn sửa được).", name=suggestion)
+        ]
+        suggested["username"] = suggestion
     validate_password(errors, password or "")
     if password_again is not None and password_again != password:
         errors["password2"] = [_("Hai lần nhập mật khẩu không giống nhau.")]
@@ -44,7 +86,7 @@ def register(username, password, email=None, display_name=None, role="member", p
     if role not in ROLES:
         errors["role"] = [_("Vai trò không hợp lệ.")]
     if errors:
-        raise ValidationError(field_errors=errors)
+        raise RegistrationError(errors, suggested)
     user = User(
         username=username,
         email=email,

@@ -55,6 +55,21 @@ def thread_posts(thread, viewer):
     return question, answers, comments
 
 
+def solved_state(thread):
+    """How a thread is solved, said once: ("accepted", answer) when the asker chose one of its
+    answers, else ("suggestion", past answer) when a suggested past answer solved it, else
+    None. The accepted answer wins: it is this thread's own answer."""
+    if thread.accepted_answer_id:
+        answer = db.session.get(Post, thread.accepted_answer_id)
+        if answer is not None and answer.is_published:
+            return "accepted", answer
+    if thread.solved_by_answer_id:
+        answer = db.session.get(Post, thread.solved_by_answer_id)
+        if answer is not None and answer.is_published:
+            return "suggestion", answer
+    return None
+
+
 def user_posts(user, viewer, post_type, limit=30):
     """A member's questions or answers; their held posts only for themselves and moderators."""
     query = (

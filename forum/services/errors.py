@@ -35,3 +35,29 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     status = 409
     code = "conflict"
+
+
+class PersonalData(ValidationError):
+    """A post that seems to hold a phone number, an ID number or an address: it is not stored
+    until its author removes it or confirms (the field errors say where and what)."""
+
+    code = "personal_data"
+
+    def __init__(self, found):
+        self.found = found  # {field: [kinds of data]}
+        super().__init__(field_errors={field: [message] for field, message in
+                                       _personal_messages(found).items()})
+
+
+def _personal_messages(found):
+    from flask_babel import gettext as _
+
+    return {
+        field: _(
+            "Có vẻ có thông tin riêng (%(what)s). Bài đăng công khai, ai cũng đọc được: kẻ gian "
+            "có thể dùng để lừa đảo. Hãy xóa hoặc che bớt (ví dụ 09xx xxx 123), hoặc xác nhận "
+            "vẫn đăng.",
+            what=", ".join(kinds),
+        )
+        for field, kinds in found.items()
+    }

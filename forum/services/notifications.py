@@ -3,7 +3,8 @@
 from sqlalchemy import func, select, update
 
 from forum.extensions import db
-from forum.models import Notification, utcnow
+from forum.markup import normalize_text
+from forum.models import Notification, User, utcnow
 
 KINDS = ("answer", "comment", "accepted")
 
@@ -57,3 +58,19 @@ def open_notification(user, notification_id):
         note.read_at = utcnow()
         db.session.commit()
     return note
+
+
+def ask_moderators_for_reset(username, contact=""):
+    """A member who forgot the password asks for a reset link: every moderator is told, with
+    how to reach the member. Nothing happens for a name nobody has (and the page says the
+    same either way, so it tells no one which names exist)."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    if user is None:
+        return False
+    contact = normalize_text(contact)[:200]
+    moderators = db.session.scalars(select(User).where(User.role.in_(["moderator", "admin"])))
+    for moderator in moderators:
+        if moderator.id != user.id:
+            notify(moderator.id, "reset_request", username=user.username, contact=contact)
+    db.session.commit()
+    return True

@@ -8,11 +8,12 @@ from forum import jobs
 from forum.extensions import db
 from forum.markup import normalize_text, render_markdown, render_plain, slugify
 from forum.models import Post, Revision, Thread, utcnow
-from forum.permissions import can_accept, can_delete, can_edit, can_post
+from forum.permissions import can_accept, can_delete, can_edit, can_post, can_redact
 from forum.services import notifications, screening, uploads
 from forum.services import tags as tag_service
+from forum.services.assistant import personal_data
 from forum.services.audit import log
-from forum.services.errors import PermissionDenied, ValidationError
+from forum.services.errors import PermissionDenied, PersonalData, ValidationError
 from forum.services.reputation import refresh_reputation
 from forum.services.validation import (
     split_tags,
@@ -44,9 +45,31 @@ def suspension_message(user):
     )
 
 
+def suspension_status(user):
+    """The same, as a moderator reads it on the member's profile."""
+    if user.suspended_until.year >= 9999:
+        return _("Đang bị tạm khóa đến khi điều hành viên mở lại. Lý do: %(reason)s",
+                 reason=user.suspension_reason or "")
+    return _("Đang bị tạm khóa đến %(until)s. Lý do: %(reason)s",
+             until=full_date(user.suspended_until), reason=user.suspension_reason or "")
+
+
 def _after_commit(thread):
     """Work that follows a change to a thread, off the request thread."""
     jobs.enqueue("index_threads", thread.id)
+
+
+def find_personal_data(fields):
+    """{field: [kinds of personal data]} for the fields of a post that seem to hold some."""
+    return {name: kinds for name, text in fields.items() if (kinds := personal_data(text or ""))}
+
+
+def check_personal_data(fields, confirmed):
+    """Stop a post that seems to hold personal data, unless its author confirmed it: it would
+    be public at once, and a phone number is what scammers look for."""
+    found = {} if confirmed else find_personal_data(fields)
+    if found:
+        raise PersonalData(found)
 
 
 def check_question(author, title, body, tags):
@@ -55,12 +78,13 @@ def check_question(author, title, body, tags):
     validate_question(normalize_text(title), normalize_text(body), split_tags(tags))
 
 
-def ask_question(author, title, body, tags, images=(), upload_tokens=()):
+def ask_question(author, title, body, tags, images=(), upload_tokens=(), personal_data_ok=False):
     """Ask; `upload_tokens` names images the author uploaded earlier, at the check-first step."""
     _require_poster(author)
     title, body = normalize_text(title), normalize_text(body)
     tag_pairs = split_tags(tags)
     validate_question(title, body, tag_pairs)
+    check_personal_data({"title": title, "body": body}, personal_data_ok)
     verdict = screening.screen(author, body, title=title, is_question=True)
     new_images = uploads.store_images(images, author)
     attachments = uploads.claim(upload_tokens, author) + new_images
@@ -113,13 +137,14 @@ def check_answer(author, thread, body):
     validate_answer(normalize_text(body))
 
 
-def post_answer(author, thread, body, images=(), upload_tokens=()):
+def post_answer(author, thread, body, images=(), upload_tokens=(), personal_data_ok=False):
     """Answer; `upload_tokens` names images the author uploaded earlier, at the check step."""
     _require_poster(author)
     if not thread.question.is_published:
         raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
     body = normalize_text(body)
     validate_answer(body)
+    check_personal_data({"body": body}, personal_data_ok)
     verdict = screening.screen(author, body)
     new_images = uploads.store_images(images, author)
     attachments = uploads.claim(upload_tokens, author) + new_images
@@ -156,12 +181,13 @@ def post_answer(author, thread, body, images=(), upload_tokens=()):
     return answer
 
 
-def post_comment(author, parent, body):
+def post_comment(author, parent, body, personal_data_ok=False):
     _require_poster(author)
     if parent.post_type not in ("question", "answer") or not parent.is_published:
         raise PermissionDenied(_("Không thể bình luận vào bài này."))
     body = normalize_text(body)
     validate_comment(body)
+    check_personal_data({"body": body}, personal_data_ok)
     verdict = screening.screen(author, body)
     now = utcnow()
     comment = Post(
@@ -187,7 +213,7 @@ def post_comment(author, parent, body):
     return comment
 
 
-def edit_post(editor, post, body, title=None, tags=None, images=()):
+def edit_post(editor, post, body, title=None, tags=None, images=(), personal_data_ok=False):
     """Change a post; every edit is kept as a revision. Title and tags belong to questions."""
     if not can_edit(editor, post):
         raise PermissionDenied(_("Bạn không có quyền sửa bài này."))
@@ -205,6 +231,9 @@ def edit_post(editor, post, body, title=None, tags=None, images=()):
         validate_answer(body)
     else:
         validate_comment(body)
+    check_personal_data(
+        {"title": title if post.post_type == "question" else None, "body": body}, personal_data_ok
+    )
     # A moderator's edit is trusted; an author's edit goes through the checks like a new post.
     by_moderator = editor.id != post.author_id
     verdict = (
@@ -261,6 +290,29 @@ def edit_post(editor, post, body, title=None, tags=None, images=()):
         raise
     _after_commit(thread)
     return post
+
+
+def redact_revision(actor, revision):
+    """Erase an old revision's text for good (the history keeps that an edit happened).
+
+    The current revision is the post itself: to change that, edit the post."""
+    post = db.session.get(Post, revision.post_id)
+    if not can_redact(actor, post):
+        raise PermissionDenied(_("Bạn không có quyền xóa nội dung bản sửa này."))
+    latest = db.session.scalar(select(func.max(Revision.number)).where(Revision.post_id == post.id))
+    if revision.number == latest:
+        raise ValidationError(
+            _("Đây là nội dung hiện tại của bài: hãy sửa bài để bỏ phần không muốn đăng.")
+        )
+    if revision.redacted_at is None:
+        revision.body_md = ""
+        revision.title = None if revision.title is None else ""
+        revision.redacted_at = utcnow()
+        revision.redacted_by_id = actor.id
+        if actor.id != post.author_id:
+            log("redact", actor=actor, post=post, revision=revision.number)
+        db.session.commit()
+    return revision
 
 
 def delete_post(actor, post):

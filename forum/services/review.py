@@ -295,6 +295,11 @@ def flag(user, post, reason, note=""):
 # Suspensions and appeals ----------------------------------------------------------------------
 
 
+def can_suspend(moderator, user):
+    """Moderators suspend and lift members (from the queue or the member's profile)."""
+    return is_moderator(moderator) and not user.is_moderator and moderator.id != user.id
+
+
 def suspend(moderator, user, days, reason):
     """Suspend for 1, 3, 7 or 30 days, or until lifted (days=None)."""
     require_moderator(moderator)

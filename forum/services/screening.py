@@ -74,14 +74,31 @@ def moderation_config(config):
 
 
 def moderator():
-    """One Moderator per configuration, shared by every app in the process (models load once)."""
+    """One Moderator per configuration, shared by every app in the process (models load once).
+
+    A classifier retrained by `flask moderation train` (here or on another machine sharing the
+    instance folder) is picked up without a restart: the model file's modification time is
+    checked on each use, and a new one makes a new Moderator, which loads the new model."""
     config = moderation_config(current_app.config)
     sentence_encoder = embedding()
     key = (repr(config), sentence_encoder.name if sentence_encoder else None)
+    stamp = _model_stamp(config.classifier_path)
     with _lock:
-        if key not in _moderators:
-            _moderators[key] = Moderator(config, embedding=sentence_encoder)
-        return _moderators[key]
+        known = _moderators.get(key)
+        if known is None or (known[1] is not None and known[1] != stamp):
+            known = _moderators[key] = (Moderator(config, embedding=sentence_encoder), stamp)
+        elif known[1] is None and stamp is not None:
+            # The first check trained and saved the model itself: remember that file's time.
+            known = _moderators[key] = (known[0], stamp)
+        return known[0]
+
+
+def _model_stamp(path):
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 @jobs.job

@@ -88,13 +88,41 @@ def run(request):
     )
 
 
+def close_match(request, results):
+    """Whether the hits hold something really close to the query (a relevance floor).
+
+    Hybrid and semantic ranks always return the nearest posts, however far: a nonsense query
+    got "about 44 results" of unrelated posts. Their fused scores only order one list, so the
+    floor uses the similar-question score of the query, an absolute similarity (0..1) that
+    mixes the share of its words a thread contains with how far its best passage stands above
+    unrelated ones. The best such score among the threads shown must reach
+    SEARCH_CLOSE_MATCH_MIN. Keyword mode's hits all contain the query's words: close enough.
+    """
+    if results is None or not results.hits:
+        return False
+    if request.mode == "keyword":
+        return True
+    shown = {hit.question_id for hit in results.hits}
+    floor = current_app.config["SEARCH_CLOSE_MATCH_MIN"]
+    # The same cached search the ask page's hints use; filters narrow the hits, not the floor.
+    return any(
+        hit.score >= floor and (hit.question_id in shown or not _filtered(request))
+        for hit in similar_questions(request.q, limit=SIMILAR_CACHED, min_length=1)
+    )
+
+
+def _filtered(request):
+    return bool(request.tag or request.answered or request.date_from or request.date_to)
+
+
 SIMILAR_CACHED = 12  # hits kept per cached draft; callers take their `limit` of them
 _similar_lock = threading.Lock()
 
 
-def similar_questions(text, limit=5, exclude=()):
+def similar_questions(text, limit=5, exclude=(), min_length=8):
+    """Questions like a draft (a search query may be shorter than a draft: min_length)."""
     text = unicodedata.normalize("NFC", " ".join((text or "").split())[: MAX_QUERY * 3])
-    if len(text) < 8:
+    if len(text) < min_length:
         return []
     seconds = current_app.config["SIMILAR_CACHE_SECONDS"]
     if not seconds or limit + len(exclude) > SIMILAR_CACHED:

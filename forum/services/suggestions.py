@@ -130,7 +130,10 @@ def _not_relevant_penalties(query, answer_ids, encoder, similarity):
     return penalties
 
 
-_SENTENCE = re.compile(r"(?<=[.!?…:])\s+|\n+")
+# Sentences end at . ! ? … or a line break; a colon does not end one ("Bước 1: mở Zalo" is one).
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
+PASSAGE_SHORT = 120  # a passage shorter than this takes the next sentence too (steps)
+PASSAGE_LONGEST = 360  # …but an introduction is not followed past this
 SENTENCES_PER_ANSWER = 3  # preselected by shared words before the encoder reads them
 _sentence_vectors = {}  # (answer id, last change) -> {sentence index: vector}
 _CACHE_SIZE = 4000
@@ -172,9 +175,28 @@ def best_passages(query_text, query, answers, encoder):
             continue
         vectors = {**known, **fresh.get(key, {})}
         best = max(picked, key=lambda i: float(vectors[i] @ query))
-        follow = best + 1 < len(parts) and len(parts[best]) < 120
-        passages.append(" ".join(parts[best : best + 2] if follow else [parts[best]]))
+        passages.append(passage_around(parts, best))
     return passages
+
+
+def passage_around(parts, best):
+    """The chosen sentence with what it needs to be read alone: the line that introduces it
+    ("Các bước:" before "- Mở Zalo"), what a line ending in ':' introduces ("Thông tin thật:"
+    is nothing without the next line), and the next sentence when it is short (steps)."""
+    start, end = best, best + 1
+    if start > 0 and parts[start - 1].endswith(":"):
+        start -= 1
+
+    def text():
+        return " ".join(parts[start:end])
+
+    while end < len(parts) and parts[end - 1].endswith(":") and len(text()) < PASSAGE_LONGEST:
+        end += 1
+    if end < len(parts) and len(text()) < PASSAGE_SHORT:
+        end += 1
+        while end < len(parts) and parts[end - 1].endswith(":") and len(text()) < PASSAGE_LONGEST:
+            end += 1
+    return text()
 
 
 def _remember(key, found):

@@ -77,3 +77,11 @@ def get_tag(slug):
 
 def thread_ids_with_tag(tag):
     return select(thread_tags.c.thread_id).where(thread_tags.c.tag_id == tag.id)
+
+
+def names_for(slug_lists):
+    """{slug: display name} for the tags in these lists (search hits carry slugs only)."""
+    slugs = {slug for slugs in slug_lists for slug in slugs}
+    if not slugs:
+        return {}
+    return dict(db.session.execute(select(Tag.slug, Tag.name).where(Tag.slug.in_(slugs))).all())

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, g, request, url_for
 from flask_babel import gettext as _
 
 from forum.extensions import limiter
+from forum.indexing import index_ready
 from forum.permissions import is_moderator
 from forum.services import (
     accounts,
@@ -17,7 +18,7 @@ from forum.services import (
     suggestions,
     tags,
 )
-from forum.services.errors import PermissionDenied, ServiceError, ValidationError
+from forum.services.errors import PermissionDenied, PersonalData, ServiceError, ValidationError
 from forum.templating import thread_url
 from forum.views.helpers import get_thread, page_arg
 
@@ -190,6 +191,10 @@ def search():
         ],
         "total": results.total if results else 0,
         "restored_query": results.restored_query if results else None,
+        # False: none of the results is really close to the query (they are only the nearest).
+        "close_match": searching.close_match(query, results),
+        # False right after a start, while the index is being built: results may be missing.
+        "index_ready": index_ready(),
     }
 
 
@@ -252,6 +257,18 @@ def assist_draft():
             for h in draft_help.similar
         ],
         "answers": [suggestion_json(c.answer, c.passage, c.score) for c in draft_help.answers],
+        "index_ready": index_ready(),
+    }
+
+
+@bp.post("/personal-data")
+def personal_data_check():
+    """Whether a text seems to hold personal data (the answer form warns while typing)."""
+    data = json_body("text")
+    found = assistant.personal_data(data["text"][:20_000])
+    return {
+        "found": found,
+        "message": PersonalData({"body": found}).field_errors["body"][0] if found else None,
     }
 
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from forum.extensions import limiter
-from forum.services import accounts, mail
+from forum.services import accounts, mail, notifications, password_reset
 from forum.services.errors import ValidationError
 from forum.views.helpers import safe_next
 
@@ -37,12 +37,20 @@ def register():
                 form["display_name"],
                 password_again=request.form.get("password2", ""),
             )
-        except ValidationError as error:
+        except accounts.RegistrationError as error:
+            # Everything comes back but the passwords, with a username that can be used.
+            form.update(error.suggested)
             return render_template("auth/register.html", form=form, errors=error.field_errors), 422
         login_user(user, remember=True)
         flash(_("Chào mừng %(name)s đến với Xứ Trà Hỏi Đáp!", name=user.name), "success")
         return redirect(safe_next(request.args.get("next")))
     return render_template("auth/register.html", form=form, errors={})
+
+
+@bp.route("/register/username")
+def username_suggestion():
+    """The username a name would make, free right now (the sign-up form fills it in)."""
+    return {"username": accounts.suggest_username(request.args.get("name", "")[:60])}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -65,6 +73,39 @@ def login():
             "auth/login.html", username=username, next=next_url, error=error
         ), 401
     return render_template("auth/login.html", username=username, next=next_url, error=None)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
+def forgot_password():
+    """Without email, a moderator makes the reset link: this asks them to (in the bell)."""
+    sent = False
+    if request.method == "POST":
+        notifications.ask_moderators_for_reset(request.form.get("username", ""),
+                                               request.form.get("contact", ""))
+        sent = True  # the same answer whether the name exists or not
+    return render_template("auth/forgot.html", sent=sent)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def reset_password(token):
+    reset = password_reset.valid_reset(token)
+    if reset is None:
+        return render_template("auth/reset.html", reset=None, errors={}), 404
+    if request.method == "POST":
+        try:
+            user = password_reset.use(
+                token, request.form.get("password", ""), request.form.get("password2", "")
+            )
+        except ValidationError as error:
+            errors = {**error.field_errors, "": error.messages}
+            return render_template("auth/reset.html", reset=reset, errors=errors), 422
+        logout_user()
+        login_user(user, remember=True)
+        flash(_("Đã đặt mật khẩu mới. Chào mừng %(name)s trở lại!", name=user.name), "success")
+        return redirect("/")
+    return render_template("auth/reset.html", reset=reset, errors={})
 
 
 @bp.route("/logout", methods=["POST"])

@@ -12,13 +12,14 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forum.extensions import db, limiter
-from forum.models import Post, Revision
-from forum.permissions import can_edit
+from forum.models import Revision
+from forum.permissions import can_edit, can_see_history
 from forum.services import (
     assistant,
     browse,
@@ -29,7 +30,8 @@ from forum.services import (
     uploads,
     votes,
 )
-from forum.services.errors import ValidationError
+from forum.services import tags as tag_service
+from forum.services.errors import PermissionDenied, PersonalData, ValidationError
 from forum.services.validation import (
     ANSWER_MIN,
     COMMENT_MAX,
@@ -84,9 +86,7 @@ def ask():
             draft_help = assistant.help_with_draft(form["title"], form["body"])
             if draft_help.needs_a_look:
                 tokens += uploads.keep_for_later(request.files.getlist("images"), current_user)
-                return render_template(
-                    "questions/ask_check.html", form=form, help=draft_help, tokens=tokens
-                )
+                return _ask_check(form, draft_help, tokens)
         thread = posts.ask_question(
             current_user,
             form["title"],
@@ -94,7 +94,19 @@ def ask():
             form["tags"],
             request.files.getlist("images"),
             upload_tokens=tokens,
+            # Only the box on the check step says yes: the page script never does.
+            personal_data_ok=bool(request.form.get("personal_data_ok")),
         )
+    except PersonalData:
+        # The warning is the first thing on the next page, and the post waits for an answer.
+        tokens += uploads.keep_for_later(request.files.getlist("images"), current_user)
+        draft_help = assistant.help_with_draft(form["title"], form["body"])
+        return _ask_check(form, draft_help, tokens, status=422)
+    except PermissionDenied as error:
+        # A suspended member: the text comes back to be kept, with why it cannot be posted.
+        return render_template(
+            "questions/ask.html", form=form, errors={}, tokens=tokens, denied=error.all_messages
+        ), 403
     except ValidationError as error:
         return render_template(
             "questions/ask.html", form=form, errors=error.field_errors, tokens=tokens
@@ -103,7 +115,15 @@ def ask():
         screening.latest_verdict(thread.question), g.lang, held=False
     ):
         flash(message, "info")
+    flash("ask", "draft-done")  # the page script may forget the draft it kept
     return redirect(thread_url(thread))
+
+
+def _ask_check(form, draft_help, tokens, status=200):
+    privacy = posts.find_personal_data({"title": form["title"], "body": form["body"]})
+    return render_template(
+        "questions/ask_check.html", form=form, help=draft_help, tokens=tokens, privacy=privacy
+    ), status
 
 
 @bp.route("/q/<int:thread_id>")
@@ -116,7 +136,7 @@ def thread(thread_id, slug=None):
     return render_thread(thread)
 
 
-def render_thread(thread, answer_form=None, errors=None, status=200):
+def render_thread(thread, answer_form=None, errors=None, status=200, comment_form=None):
     question, answers, comments = browse.thread_posts(thread, current_user)
     post_ids = [question.id] + [a.id for a in answers]
     is_asker = getattr(current_user, "id", None) == thread.author_id
@@ -130,12 +150,12 @@ def render_thread(thread, answer_form=None, errors=None, status=200):
             my_votes=votes.votes_of(current_user, post_ids),
             answer_form=answer_form or {"body": ""},
             errors=errors or {},
+            # {"post_id", "body", "errors", "privacy"} of a comment that could not be posted
+            comment_form=comment_form or {},
             # Suggested past answers are for the asker, computed once right after posting.
             suggested=suggestions.ensure_for_thread(thread) if is_asker else [],
             draft=drafting.for_thread(thread) if is_asker else None,
-            solved_by=db.session.get(Post, thread.solved_by_answer_id)
-            if thread.solved_by_answer_id
-            else None,
+            solved=browse.solved_state(thread),
         ),
         status,
     )
@@ -173,10 +193,22 @@ def answer(thread_id):
                     tokens=tokens,
                 )
         answer = posts.post_answer(
-            current_user, thread, body, request.files.getlist("images"), upload_tokens=tokens
+            current_user,
+            thread,
+            body,
+            request.files.getlist("images"),
+            upload_tokens=tokens,
+            personal_data_ok=bool(request.form.get("personal_data_ok")),
         )
-    except ValidationError as error:
-        return render_thread(thread, {"body": body}, error.field_errors, status=422)
+    except PersonalData as error:
+        return render_thread(
+            thread, {"body": body, "privacy": error.found}, error.field_errors, status=422
+        )
+    except (ValidationError, PermissionDenied) as error:
+        # Nothing typed is lost: the answer comes back in its box with what was wrong.
+        errors = {**error.field_errors, "": error.messages}
+        return render_thread(thread, {"body": body}, errors, status=error.status)
+    flash(f"answer-{thread.id}", "draft-done")
     return redirect(post_url(answer))
 
 
@@ -185,11 +217,21 @@ def answer(thread_id):
 @limiter.limit(post_rate_limit)
 def comment(post_id):
     parent = get_post(post_id)
+    body = request.form.get("body", "")
     try:
-        posts.post_comment(current_user, parent, request.form.get("body", ""))
-    except ValidationError as error:
-        for message in error.all_messages:
-            flash(message, "error")
+        posts.post_comment(
+            current_user, parent, body, personal_data_ok=bool(request.form.get("personal_data_ok"))
+        )
+    except (ValidationError, PermissionDenied) as error:
+        # The comment comes back in its open box, with what was wrong, instead of a flash.
+        kept = {
+            "post_id": parent.id,
+            "body": body,
+            "errors": error.all_messages,
+            "privacy": getattr(error, "found", None),
+        }
+        return render_thread(parent.thread, comment_form=kept, status=error.status)
+    flash(f"comment-{parent.id}", "draft-done")
     return redirect(post_url(parent))
 
 
@@ -235,14 +277,20 @@ def edit(post_id):
                 title=form["title"] if is_question else None,
                 tags=form["tags"] if is_question else None,
                 images=request.files.getlist("images"),
+                personal_data_ok=bool(request.form.get("personal_data_ok")),
             )
-        except ValidationError as error:
+        except (ValidationError, PermissionDenied) as error:
             return render_template(
-                "questions/edit.html", post=post, form=form, errors=error.field_errors
-            ), 422
+                "questions/edit.html",
+                post=post,
+                form=form,
+                errors={**error.field_errors, "": error.messages},
+                privacy=getattr(error, "found", None),
+            ), error.status
         flash(_("Đã lưu thay đổi."), "success")
+        flash(f"edit-{post.id}", "draft-done")
         return redirect(post_url(post))
-    return render_template("questions/edit.html", post=post, form=form, errors={})
+    return render_template("questions/edit.html", post=post, form=form, errors={}, privacy=None)
 
 
 @bp.route("/p/<int:post_id>/delete", methods=["POST"])
@@ -279,20 +327,48 @@ def accept(post_id):
 @bp.route("/p/<int:post_id>/history")
 def history(post_id):
     post = get_post(post_id)
+    if not can_see_history(current_user, post):
+        # Old revisions may hold what an edit took out: the public reads the current text.
+        abort(404)
     revisions = db.session.scalars(
         db.select(Revision).where(Revision.post_id == post.id).order_by(Revision.number.desc())
     ).all()
+    names = tag_service.names_for((r.tags or "").split(", ") for r in revisions)
     changes = []
     for newer, older in zip(revisions, revisions[1:] + [None], strict=True):
-        before = _revision_text(older) if older else []
-        changes.append((newer, list(difflib.ndiff(before, _revision_text(newer)))))
-    return render_template("questions/history.html", post=post, changes=changes)
+        before = _revision_text(older, names) if older else []
+        changes.append((newer, list(difflib.ndiff(before, _revision_text(newer, names)))))
+    return render_template(
+        "questions/history.html",
+        post=post,
+        changes=changes,
+        latest=revisions[0].number if revisions else None,
+    )
 
 
-def _revision_text(revision):
+@bp.route("/p/<int:post_id>/history/<int:number>/redact", methods=["POST"])
+@login_required
+def redact(post_id, number):
+    post = get_post(post_id)
+    revision = db.session.scalar(
+        db.select(Revision).where(Revision.post_id == post.id, Revision.number == number)
+    ) or abort(404)
+    try:
+        posts.redact_revision(current_user, revision)
+        flash(_("Đã xóa nội dung bản %(n)d.", n=number), "success")
+    except ValidationError as error:
+        for message in error.all_messages:
+            flash(message, "error")
+    return redirect(url_for("questions.history", post_id=post.id))
+
+
+def _revision_text(revision, tag_names):
+    if revision.redacted_at is not None:
+        return [_("(nội dung bản này đã được xóa)")]
     lines = []
     if revision.title is not None:
         lines.append(_("Tiêu đề: %(title)s", title=revision.title))
     if revision.tags is not None:
-        lines.append(_("Thẻ: %(tags)s", tags=revision.tags))
+        shown = [tag_names.get(slug, slug) for slug in revision.tags.split(", ") if slug]
+        lines.append(_("Thẻ: %(tags)s", tags=", ".join(shown)))
     return lines + revision.body_md.splitlines()

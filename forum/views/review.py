@@ -8,10 +8,10 @@ from flask_login import current_user, login_required
 
 from forum.extensions import limiter
 from forum.permissions import is_moderator
-from forum.services import posts, review, screening
+from forum.services import password_reset, posts, review, screening
 from forum.services.errors import ServiceError, ValidationError
 from forum.templating import post_url
-from forum.views.helpers import get_post
+from forum.views.helpers import get_post, safe_next
 
 bp = Blueprint("review", __name__)
 
@@ -103,7 +103,20 @@ def suspend(user_id):
     except ValidationError as error:
         for message in error.all_messages:
             flash(message, "error")
-    return redirect(request.form.get("back") or url_for("review.queue"))
+    return redirect(safe_next(request.form.get("back"), url_for("review.queue")))
+
+
+@bp.route("/review/users/<int:user_id>/reset-link", methods=["POST"])
+def reset_link(user_id):
+    """A one-time link for a member who forgot the password, shown once to hand over."""
+    user = review.user_by_id(user_id) or abort(404)
+    token = password_reset.issue(user, by=current_user)
+    return render_template(
+        "review/reset_link.html",
+        user=user,
+        url=password_reset.reset_url(token),
+        lifetime_days=password_reset.LIFETIME["moderator"].days,
+    )
 
 
 @bp.route("/review/log")
@@ -162,4 +175,5 @@ def moderation_helpers():
         "can_appeal": review.can_appeal,
         "flag_reasons": review.FLAG_REASONS,
         "suspension_message": posts.suspension_message,
+        "suspension_status": posts.suspension_status,
     }

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, render_template, request
 
+from forum.indexing import index_ready
 from forum.services import searching, tags
 from forum.services.errors import ValidationError
 
@@ -20,13 +21,18 @@ def page():
             results=None,
             errors=error.field_errors,
             tags=tags.popular_tags(40),
+            index_ready=True,
         ), 422
     results = searching.run(query) if query.q else None
     return render_template(
         "search.html",
         query=query,
         results=results,
+        # Only the first page says "no close match": later pages are what the member asked for.
+        close_match=query.offset > 0 or searching.close_match(query, results),
         errors={},
         tags=tags.popular_tags(40),
+        tag_names=tags.names_for(hit.tags for hit in results.hits) if results else {},
+        index_ready=index_ready(),
         hit_url=searching.hit_url,
     )

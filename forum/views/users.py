@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from forum.services import accounts, browse
+from forum.services import accounts, browse, review
 
 bp = Blueprint("users", __name__)
 
@@ -16,6 +16,8 @@ def profile(username):
         user=user,
         questions=browse.user_posts(user, current_user, "question"),
         answers=browse.user_posts(user, current_user, "answer"),
+        suspension_days=review.SUSPENSION_DAYS,
+        can_suspend=review.can_suspend(current_user, user),
     )
 
 

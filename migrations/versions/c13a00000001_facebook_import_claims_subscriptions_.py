@@ -2,7 +2,7 @@
 imported-entry keys, followed tags and threads, email choices and the outbox
 
 Revision ID: c13a00000001
-Revises: 0a1308c0413f
+Revises: c12a00000001
 Create Date: 2026-12-02 16:54:31.033318
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c13a00000001'
-down_revision = '0a1308c0413f'
+down_revision = 'c12a00000001'
 branch_labels = None
 depends_on = None
 

@@ -114,7 +114,7 @@
     var part = panel.querySelector('[data-part="' + name + '"]');
     part.innerHTML = "";
     if (!items.length) return;
-    part.appendChild(el("h3", {}, heading));
+    part.appendChild(el("h2", {}, heading));
     var list = el("ul");
     items.forEach(function (item) { list.appendChild(item); });
     part.appendChild(list);
@@ -125,49 +125,188 @@
     tags.value = current.join(", ");
   }
 
-  var check = (function () {
+  function debounce(fn, ms) {
     var timer;
-    return function () {
-      clearTimeout(timer);
-      timer = setTimeout(function () {
-        var payload = JSON.stringify({ title: title.value, body: body.value });
-        if (title.value.trim().length < 8 || payload === lastSent) return;
-        lastSent = payload;
-        fetch("/api/v1/questions/assist", { method: "POST", headers: { "Content-Type": "application/json" }, body: payload })
+    return function () { clearTimeout(timer); timer = setTimeout(fn, ms); };
+  }
+  var similarBox = document.getElementById("similar-live");
+  var privacyBox = document.getElementById("privacy-live");
+
+  function showSimilar(data) {
+    if (!similarBox) return;
+    var s = similarBox.dataset;
+    similarBox.innerHTML = "";
+    if (data.similar.length) {
+      similarBox.appendChild(el("p", { "class": "similar-title" }, s.title));
+      var list = el("ul");
+      data.similar.forEach(function (q) {
+        var li = el("li"); li.appendChild(el("a", { href: q.url, target: "_blank", rel: "noopener" }, q.title));
+        li.appendChild(document.createTextNode(" · " + q.answer_count + " " + s.answers + (q.has_accepted_answer ? " · ✓ " + s.solved : "")));
+        list.appendChild(li);
+      });
+      similarBox.appendChild(list);
+    } else if (data.index_ready === false) {
+      similarBox.appendChild(el("p", { "class": "similar-title" }, s.preparing));
+    }
+    similarBox.hidden = !similarBox.childNodes.length;
+  }
+
+  function showPrivacy(advice) {
+    if (!privacyBox) return;
+    var warning = advice.filter(function (a) { return a.code === "personal_data"; })[0];
+    privacyBox.textContent = warning ? "⚠ " + warning.message : "";
+    privacyBox.hidden = !warning;
+  }
+
+  function ask() {
+    var payload = JSON.stringify({ title: title.value, body: body.value });
+    if (title.value.trim().length < 8 || payload === lastSent) return;
+    lastSent = payload;
+    fetch("/api/v1/questions/assist", { method: "POST", headers: { "Content-Type": "application/json" }, body: payload })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        showSimilar(data);
+        showPrivacy(data.advice);
+        section("advice", labels.adviceTitle, data.advice.filter(function (a) { return a.code !== "personal_data"; }).map(function (a) {
+          return el("li", { "class": a.level === "warning" ? "advice-warning" : "" }, a.message);
+        }));
+        section("answers", labels.answersTitle, data.answers.map(function (s) {
+          var li = el("li"); var a = el("a", { href: s.url, target: "_blank", rel: "noopener" }, s.title);
+          li.appendChild(a); if (s.passage) li.appendChild(el("blockquote", { "class": "passage" }, s.passage));
+          return li;
+        }));
+        if (data.answers.length) panel.querySelector('[data-part="answers"] h2').insertAdjacentElement("afterend", el("p", { "class": "auto-label" }, labels.autoLabel));
+        tagBox.innerHTML = "";
+        if (data.tags.length) {
+          tagBox.appendChild(document.createTextNode(labels.tagsTitle + " "));
+          data.tags.forEach(function (t) {
+            var b = el("button", { type: "button", "class": "button tag-suggest" }, "+ " + t.name);
+            b.addEventListener("click", function () { addTag(t.name); });
+            tagBox.appendChild(b);
+          });
+        }
+        panel.hidden = !(panel.querySelector('[data-part="advice"]').childNodes.length || data.answers.length);
+        // The member has seen similar questions and advice, so the form need not stop at the
+        // check step for them. Personal data still stops it: the server asks for that itself.
+        document.getElementById("ask-confirmed").value = "1";
+      })
+      .catch(function () {});
+  }
+  // The title gets its similar questions quickly, while it is being typed; the body less often.
+  var check = debounce(ask, 700);
+  title.addEventListener("input", debounce(ask, 450));
+  body.addEventListener("input", check);
+  if (title.value.trim().length >= 8) ask();
+})();
+
+// Drafts: what a member types into a form with data-draft is kept in this browser until the
+// server says the post went through (a data-draft-done marker on the next page). A failed
+// post, a lost connection or a reload brings it back.
+(function () {
+  "use strict";
+  var PREFIX = "xutra:draft:";
+  var MAX_AGE = 30 * 86400 * 1000;
+  var store;
+  try { store = window.localStorage; store.getItem("x"); } catch (e) { return; }
+
+  document.querySelectorAll("[data-draft-done]").forEach(function (marker) {
+    store.removeItem(PREFIX + marker.dataset.draftDone);
+  });
+  // Old drafts are forgotten after a month.
+  for (var i = store.length - 1; i >= 0; i--) {
+    var name = store.key(i);
+    if (name && name.indexOf(PREFIX) === 0) {
+      try { if (Date.now() - JSON.parse(store.getItem(name)).at > MAX_AGE) store.removeItem(name); }
+      catch (e) { store.removeItem(name); }
+    }
+  }
+
+  document.querySelectorAll("form[data-draft]").forEach(function (form) {
+    var key = PREFIX + form.dataset.draft;
+    var fields = Array.prototype.filter.call(form.elements, function (f) {
+      return f.name && !f.readOnly && (f.tagName === "TEXTAREA" || f.type === "text") && f.name !== "csrf_token";
+    });
+    if (!fields.length) return;
+    var saved = null;
+    try { saved = JSON.parse(store.getItem(key) || "null"); } catch (e) { saved = null; }
+    var empty = fields.every(function (f) { return !f.value.trim(); });
+    if (saved && saved.values && empty && fields.some(function (f) { return saved.values[f.name]; })) {
+      fields.forEach(function (f) { if (saved.values[f.name]) f.value = saved.values[f.name]; });
+      var note = document.createElement("p");
+      note.className = "draft-note";
+      note.setAttribute("role", "status");
+      note.textContent = document.body.dataset.draftRestored;
+      var discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "link-button";
+      discard.textContent = document.body.dataset.draftDiscard;
+      discard.addEventListener("click", function () {
+        store.removeItem(key);
+        fields.forEach(function (f) { f.value = ""; });
+        note.remove();
+      });
+      note.appendChild(document.createTextNode(" "));
+      note.appendChild(discard);
+      form.insertBefore(note, form.firstChild);
+      var details = form.closest("details");
+      if (details) details.open = true;
+    }
+    function save() {
+      var values = {};
+      fields.forEach(function (f) { values[f.name] = f.value; });
+      try { store.setItem(key, JSON.stringify({ at: Date.now(), values: values })); } catch (e) {}
+    }
+    var timer;
+    form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 300); });
+    form.addEventListener("submit", save);  // kept until the next page says it went through
+  });
+})();
+
+// Personal data in an answer: said right under the box, while typing.
+(function () {
+  "use strict";
+  document.querySelectorAll("textarea[data-privacy-check]").forEach(function (area) {
+    var box = document.getElementById(area.dataset.privacyCheck);
+    if (!box) return;
+    var last = "";
+    area.addEventListener("input", function () {
+      clearTimeout(area._privacyTimer);
+      area._privacyTimer = setTimeout(function () {
+        if (area.value === last) return;
+        last = area.value;
+        fetch("/api/v1/personal-data", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: area.value }) })
           .then(function (r) { return r.ok ? r.json() : null; })
           .then(function (data) {
             if (!data) return;
-            section("advice", labels.adviceTitle, data.advice.map(function (a) {
-              return el("li", { "class": a.level === "warning" ? "advice-warning" : "" }, a.message);
-            }));
-            section("similar", labels.similarTitle, data.similar.map(function (q) {
-              var li = el("li"); var a = el("a", { href: q.url, target: "_blank", rel: "noopener" }, q.title);
-              li.appendChild(a); li.appendChild(document.createTextNode(" · " + q.answer_count + " " + labels.answers + (q.has_accepted_answer ? " ✓" : "")));
-              return li;
-            }));
-            section("answers", labels.answersTitle, data.answers.map(function (s) {
-              var li = el("li"); var a = el("a", { href: s.url, target: "_blank", rel: "noopener" }, s.title);
-              li.appendChild(a); if (s.passage) li.appendChild(el("blockquote", { "class": "passage" }, s.passage));
-              return li;
-            }));
-            if (data.answers.length) panel.querySelector('[data-part="answers"] h3').insertAdjacentElement("afterend", el("p", { "class": "auto-label" }, labels.autoLabel));
-            tagBox.innerHTML = "";
-            if (data.tags.length) {
-              tagBox.appendChild(document.createTextNode(labels.tagsTitle + " "));
-              data.tags.forEach(function (t) {
-                var b = el("button", { type: "button", "class": "button tag-suggest" }, "+ " + t.name);
-                b.addEventListener("click", function () { addTag(t.name); });
-                tagBox.appendChild(b);
-              });
-            }
-            panel.hidden = !(data.advice.length || data.similar.length || data.answers.length);
-            // The member has seen the assistant, so the form need not stop at the check step.
-            document.getElementById("ask-confirmed").value = "1";
+            box.textContent = data.message ? "⚠ " + data.message : "";
+            box.hidden = !data.message;
           })
           .catch(function () {});
-      }, 700);
-    };
-  })();
-  title.addEventListener("input", check);
-  body.addEventListener("input", check);
+      }, 600);
+    });
+  });
+})();
+
+// Sign-up: a display name such as "Bà Nga Đồng Hỷ" fills in a free username (ba_nga_dong_hy)
+// while the username box is empty or still holds the last suggestion.
+(function () {
+  "use strict";
+  var name = document.getElementById("display_name"), username = document.getElementById("username");
+  if (!name || !username || !username.form || !username.form.hasAttribute("data-suggest-username")) return;
+  var suggested = "";
+  name.addEventListener("input", function () {
+    clearTimeout(name._timer);
+    name._timer = setTimeout(function () {
+      if (username.value && username.value !== suggested) return;
+      fetch("/register/username?name=" + encodeURIComponent(name.value))
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || (username.value && username.value !== suggested)) return;
+          suggested = data.username || "";
+          username.value = suggested;
+        })
+        .catch(function () {});
+    }, 400);
+  });
 })();

@@ -1,0 +1,121 @@
+"""Served like production: compressed pages, fingerprinted static files cached for a year, and a
+first start that is honest about the search index still being built."""
+
+import gzip
+import json
+import re
+
+import pytest
+
+from forum import indexing
+from forum.extensions import db
+from forum.importer import import_lines
+from forum.models import Thread
+
+STATIC_RE = re.compile(r'href="(/static/css/site\.css\?v=([0-9a-f]{12}))"')
+
+
+def test_pages_are_gzipped_for_browsers_that_accept_it(client):
+    response = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    assert "Xứ Trà" in gzip.decompress(response.data).decode()
+
+
+def test_static_urls_carry_a_content_hash_and_are_cached_for_a_year(client):
+    page = client.get("/").get_data(as_text=True)
+    url, digest = STATIC_RE.search(page).groups()
+    assert re.search(r'src="/static/js/site\.js\?v=[0-9a-f]{12}"', page)
+    response = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Content-Encoding"] == "gzip"  # CSS is compressed like pages
+    assert b".site-header" in gzip.decompress(response.data)
+
+
+def test_static_files_without_the_current_hash_are_revalidated(client):
+    for url in ("/static/css/site.css", "/static/css/site.css?v=000000000000"):
+        response = client.get(url)
+        assert response.headers["Cache-Control"] == "no-cache"
+        again = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304
+
+
+def test_a_changed_file_gets_a_new_url(app, tmp_path):
+    from forum import assets
+
+    path = tmp_path / "a.css"
+    path.write_text("a{}")
+    first = assets.fingerprint(tmp_path, "a.css")
+    path.write_text("a{color:red}")
+    assert assets.fingerprint(tmp_path, "a.css") != first
+
+
+def imported_forum(n=2):
+    """Threads written straight to the database, as an import without --index does."""
+    lines = [
+        json.dumps(
+            {
+                "title": f"Cách dùng Zalo AI để tóm tắt tin nhắn số {i}",
+                "body": "Mình muốn Zalo tóm tắt nhóm chat dài, làm thế nào ạ?",
+                "tags": ["zalo"],
+                "author": "thu_nhap",
+            },
+            ensure_ascii=False,
+        )
+        for i in range(n)
+    ]
+    return import_lines(lines, create_authors=True)
+
+
+def test_search_says_results_are_being_prepared_while_the_index_is_empty(app, client):
+    imported_forum()
+    assert not indexing.index_ready()
+    page = client.get("/search?q=zalo").get_data(as_text=True)
+    assert "đang được chuẩn bị" in page
+    assert "Chưa tìm thấy câu hỏi nào phù hợp" not in page
+    assert "Đặt câu hỏi mới về điều này" not in page  # no invitation to ask a duplicate
+    assert client.get("/api/v1/search?q=zalo").get_json()["index_ready"] is False
+    indexing.sync_index()
+    page = client.get("/search?q=zalo").get_data(as_text=True)
+    assert "đang được chuẩn bị" not in page and "tóm tắt tin nhắn" in page
+
+
+def test_the_start_up_sync_is_reported_until_it_ends(app, client, make_thread, member):
+    make_thread(member)
+    app.extensions["index_sync"] = {"started": True, "done": False}  # the sync is running
+    assert not indexing.index_ready()
+    assist = client.post(
+        "/api/v1/questions/assist", json={"title": "Làm sao viết prompt hay hơn?", "body": ""}
+    ).get_json()
+    assert assist["index_ready"] is False
+    app.extensions["jobs"].run("sync_search_index", (["start-up"],))
+    assert indexing.index_ready()
+    assert app.extensions["index_sync"]["ready"]
+
+
+def test_a_sync_that_fails_does_not_leave_the_notice_forever(app, monkeypatch):
+    app.extensions["index_sync"] = {"started": True, "done": False}
+
+    def broken():
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(indexing, "sync_index", broken)
+    app.extensions["jobs"].retries = 1
+    with pytest.raises(RuntimeError):  # inline jobs re-raise in tests
+        app.extensions["jobs"].run("sync_search_index", (["start-up"],))
+    assert app.extensions["index_sync"]["done"]
+
+
+def test_an_empty_forum_is_ready_at_once(app):
+    assert db.session.query(Thread).count() == 0
+    assert indexing.index_ready()
+
+
+def test_make_run_serves_with_gunicorn_not_the_development_server():
+    from forum.config import ROOT
+
+    makefile = (ROOT / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "gunicorn -c gunicorn.conf.py forum.wsgi:app" in run
+    assert "$(FLASK) run" not in run  # Flask's development server, with its red warning
