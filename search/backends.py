@@ -21,6 +21,7 @@ from search.vectors import NumpyVectorStore, VectorStore
 
 RESTORER_FILE = "restorer.json.gz"
 WRITE_LOCK_FILE = "write.lock"
+VECTOR_STORES = ("faiss", "numpy")
 
 
 class KeywordStore(Protocol):
@@ -87,16 +88,34 @@ class SearchBackend(Protocol):
 
 
 class WhooshBackend:
-    """An index directory: keyword/ (Whoosh), vectors/ (snapshot and log), the restorer's file,
-    and a lock file for writers in other processes on the same machine."""
+    """An index directory: keyword/ (Whoosh), the passage vectors (faiss/: faiss indexes, the
+    default; or vectors/: numpy snapshot and log), the restorer's file, and a lock file for
+    writers in other processes on the same machine."""
 
-    def __init__(self, index_dir: Path, *, posting_cache_mb: int = 160):
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        posting_cache_mb: int = 160,
+        vector_store: str = "faiss",
+        faiss_nprobe: int = 16,
+        faiss_ivf_threshold: int = 20_000,
+    ):
+        """faiss_nprobe and faiss_ivf_threshold: see search.faiss_vectors.FaissVectorStore."""
+        if vector_store not in VECTOR_STORES:
+            raise ValueError(f"vector_store must be one of {VECTOR_STORES}, not {vector_store!r}")
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.keyword = KeywordIndex(self.index_dir / "keyword", posting_cache_mb=posting_cache_mb)
+        self.vector_store = vector_store
+        self.faiss_options = {"nprobe": faiss_nprobe, "ivf_threshold": faiss_ivf_threshold}
 
     def open_vectors(self, space: str) -> VectorStore:
-        return NumpyVectorStore(self.index_dir / "vectors", space)
+        if self.vector_store == "numpy":
+            return NumpyVectorStore(self.index_dir / "vectors", space)
+        from search.faiss_vectors import FaissVectorStore  # faiss loads only when used
+
+        return FaissVectorStore(self.index_dir / "faiss", space, **self.faiss_options)
 
     @contextlib.contextmanager
     def writing(self):
