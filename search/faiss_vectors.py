@@ -223,12 +223,17 @@ class FaissVectorStore:
             take = min(eligible_rows, take * 4)
 
     def _params(self, base: _Base, selector, eligible_rows: int, take: int):
-        """IVF search parameters: nprobe lists, more when few passages are eligible (a tag's
-        questions, say), so that the probed lists still hold about 4× what is asked for."""
+        """IVF search parameters: nprobe lists, more when fewer passages are eligible, so that
+        the probed lists still hold about 4× what is asked for. Under half eligible (a tag's
+        posts, say) every list is scanned: the documents allowed may all lie far from the
+        query, in lists it would never probe, and skipping the others is cheap (faiss checks
+        the selector before it computes a distance), so this is exact at a few ms."""
         nlist = base.index.nlist
         share = eligible_rows / max(1, base.rows)
         nprobe = self.nprobe
-        if share < 1:
+        if share < 0.5:
+            nprobe = nlist
+        elif share < 1:
             nprobe = math.ceil(4 * take * nlist / max(1, eligible_rows))
         nprobe = max(1, min(nlist, max(self.nprobe, nprobe)))
         if selector is None:
