@@ -58,10 +58,13 @@ def rss_mb() -> tuple[float, float]:
 def child(kind: str, models_dir: Path, passages: int, out: Path) -> None:
     """Load one encoder, measure it, save its vectors (run in its own process)."""
     started = time.perf_counter()
-    from forum.model_setup import make_encoder
+    from forum.model_setup import make_encoder  # the forum's own imports, not the encoder's
 
+    import_seconds = time.perf_counter() - started
+    rss_before = rss_mb()[0]
+    started = time.perf_counter()
     encoder = make_encoder(kind, "auto", models_dir, threads=1)
-    encoder.encode_queries(["khởi động"])  # loads the model
+    encoder.encode_queries(["khởi động"])  # loads the model (and torch, for torch)
     load_seconds = time.perf_counter() - started
     rss_loaded = rss_mb()[0]
     queries, texts, per_post = seed_texts()
@@ -78,7 +81,9 @@ def child(kind: str, models_dir: Path, passages: int, out: Path) -> None:
     np.savez(out, queries=query_vectors, passages=passage_vectors)
     print(json.dumps({
         "encoder": encoder.name,
+        "import_s": import_seconds,
         "load_s": load_seconds,
+        "rss_before_mb": rss_before,
         "rss_loaded_mb": rss_loaded,
         "rss_peak_mb": rss_mb()[1],
         "query_p50_ms": float(np.percentile(timings, 50)),
@@ -127,8 +132,10 @@ def main() -> None:
                 sys.exit(f"no ONNX encoder in {args.models_dir}: run flask models prepare")
         for kind, f in figures.items():
             print(f"{kind:5} {f['encoder']}")
-            print(f"      load {f['load_s']:.1f} s, RSS {f['rss_loaded_mb']:.0f} MB loaded, "
-                  f"peak {f['rss_peak_mb']:.0f} MB; torch imported: {f['torch_imported']}")
+            print(f"      load {f['load_s']:.1f} s (after {f['import_s']:.1f} s of the forum's "
+                  f"imports), RSS {f['rss_before_mb']:.0f} -> {f['rss_loaded_mb']:.0f} MB "
+                  f"(+{f['rss_loaded_mb'] - f['rss_before_mb']:.0f} MB), peak "
+                  f"{f['rss_peak_mb']:.0f} MB; torch imported: {f['torch_imported']}")
             print(f"      short query, one thread: p50 {f['query_p50_ms']:.1f} ms, "
                   f"p95 {f['query_p95_ms']:.1f} ms ({f['queries']} seed titles)")
             print(f"      passages, one thread: {f['passages_per_s']:.1f} per second "
