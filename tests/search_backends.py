@@ -1,5 +1,6 @@
 """The two search backends for the search tests: Whoosh in a temporary folder, PostgreSQL in a
-schema of its own per test (dropped afterwards).
+schema of its own per test (dropped afterwards). The Whoosh folder keeps its vectors in faiss
+(the default) or, for ENGINE_BACKENDS' "whoosh-numpy", in the numpy store.
 
 PostgreSQL runs when TEST_SEARCH_POSTGRES_URL names a server ("" or "local" mean the local
 one, LOCAL_URL), or else when TEST_DATABASE_URL is a PostgreSQL URL (`make test`'s second run);
@@ -18,7 +19,7 @@ import psycopg
 import pytest
 
 from search import SearchEngine
-from search.backends import RESTORER_FILE
+from search.backends import RESTORER_FILE, WhooshBackend
 from search.keyword import KeywordIndex
 from search.postgres import PostgresBackend, libpq_url
 
@@ -48,8 +49,10 @@ def _answers(url: str) -> bool:
 
 POSTGRES_URL = postgres_url()
 NO_POSTGRES = "no PostgreSQL for the search tests (TEST_SEARCH_POSTGRES_URL, TEST_DATABASE_URL)"
-BACKENDS = ["whoosh"] + ([pytest.param("postgres", marks=pytest.mark.postgres)]
-                         if POSTGRES_URL else [])
+_POSTGRES = [pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL else []
+BACKENDS = ["whoosh", *_POSTGRES]
+# The engine's tests also run with the Whoosh backend's other vector store.
+ENGINE_BACKENDS = ["whoosh", "whoosh-numpy", *_POSTGRES]
 
 
 def needs_postgres(test):
@@ -59,13 +62,15 @@ def needs_postgres(test):
 
 
 class WhooshPlace:
-    """An index directory."""
+    """An index directory, its vectors in faiss or numpy files."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, vector_store: str = "faiss"):
         self.directory = directory
+        self.vector_store = vector_store
 
     def open(self, encoder, **options) -> SearchEngine:
-        return SearchEngine(self.directory, encoder, **options)
+        backend = WhooshBackend(self.directory, vector_store=self.vector_store)
+        return SearchEngine(backend, encoder, **options)
 
     def keyword_index(self) -> KeywordIndex:
         return KeywordIndex(self.directory / "keyword")
@@ -111,4 +116,6 @@ def make_place(kind: str, tmp_path: Path):
     """A WhooshPlace or PostgresPlace."""
     if kind == "whoosh":
         return WhooshPlace(tmp_path / "index")
+    if kind == "whoosh-numpy":
+        return WhooshPlace(tmp_path / "index", "numpy")
     return PostgresPlace(POSTGRES_URL)

@@ -1,11 +1,26 @@
-"""Encoders: the fake one used by every other test, and the real sentence-transformers one."""
+"""Encoders: the fake one used by every other test, the ONNX one (no torch), and the
+sentence-transformers one."""
 
+import json
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_onnx import expected_vector, write_tiny_onnx_folder
 
-from search import FakeEncoder, SearchDocument, SearchEngine, SentenceTransformerEncoder, encoders
+from search import (
+    FakeEncoder,
+    OnnxEncoder,
+    SearchDocument,
+    SearchEngine,
+    SentenceTransformerEncoder,
+    encoders,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_fake_vectors_are_deterministic_and_normalized():
@@ -65,9 +80,90 @@ def test_real_encoder_reuses_recent_query_vectors(monkeypatch):
     assert model.calls[-1] == ["chè", "chè"]
 
 
+# The ONNX encoder ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    return write_tiny_onnx_folder(tmp_path_factory.mktemp("onnx") / "tiny")
+
+
+def test_onnx_vectors_are_the_mean_of_token_vectors_with_the_prompts(tiny_folder):
+    encoder = OnnxEncoder(tiny_folder)
+    query, = encoder.encode_queries(["chè ngon"])
+    passage, = encoder.encode_passages(["chè ngon"])
+    assert query.dtype == np.float32
+    np.testing.assert_allclose(query, expected_vector("query: chè ngon"), rtol=1e-5)
+    np.testing.assert_allclose(passage, expected_vector("passage: chè ngon"), rtol=1e-5)
+
+
+def test_onnx_padding_and_length_sorting_change_no_vector(tiny_folder):
+    encoder = OnnxEncoder(tiny_folder, batch_size=2)
+    texts = ["giá chè bao nhiêu", "chè", "mật khẩu zalo ngon", "zalo", "chè ngon"]
+    together = encoder.encode_passages(texts)
+    alone = np.stack([encoder.encode_passages([text])[0] for text in texts])
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(together[0], expected_vector("passage: giá chè bao nhiêu"),
+                               rtol=1e-5)
+
+
+def test_onnx_truncates_long_texts_to_the_models_length(tiny_folder):
+    encoder = OnnxEncoder(tiny_folder)
+    # The model takes 16 tokens: <s>, the prompt, 13 × "chè", </s>; every "zalo" is cut.
+    long_text = " ".join(["chè"] * 13 + ["zalo"] * 10)
+    np.testing.assert_allclose(encoder.encode_passages([long_text])[0],
+                               expected_vector("passage: " + long_text), rtol=1e-5)
+    assert encoder.encode_passages([]).shape == (0, 8)
+
+
+def test_onnx_encoder_names_its_space_and_loads_on_first_use(tiny_folder):
+    encoder = OnnxEncoder(tiny_folder)
+    assert encoder.name == "onnx:tiny-int8|q=query: |p=passage: "
+    assert encoder._session is None
+    first = encoder.encode_queries(["zalo"])
+    session = encoder._session
+    assert np.array_equal(encoder.encode_queries(["zalo"]), first)  # kept, not encoded again
+    assert encoder._session is session
+
+
+def test_onnx_encoding_needs_no_torch(tiny_folder, tmp_path):
+    """A web process encodes queries and searches without torch ever being imported."""
+    script = f"""
+import sys
+from datetime import UTC, datetime
+from search import OnnxEncoder, SearchDocument, SearchEngine
+encoder = OnnxEncoder({str(tiny_folder)!r})
+engine = SearchEngine({str(tmp_path / "index")!r}, encoder)
+doc = SearchDocument("q:1", "question", 1, None, "giá chè", "chè ngon", (), datetime.now(UTC))
+engine.sync([doc])
+hits = engine.search("chè ngon", mode="semantic").hits
+engine.close()
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in
+                ("torch", "sentence_transformers", "transformers"))
+print(hits[0].doc_id, loaded)
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["q:1", "[]"]
+
+
+def test_onnx_settings_come_from_the_folder(tiny_folder, tmp_path):
+    folder = tmp_path / "other"
+    folder.mkdir()
+    settings = json.loads((tiny_folder / "encoder.json").read_text())
+    (folder / "encoder.json").write_text(json.dumps({**settings, "variant": None}))
+    encoder = OnnxEncoder(folder)
+    assert (encoder.name, encoder.dim, encoder.max_seq_length) == (
+        "onnx:tiny|q=query: |p=passage: ", 8, 16)
+
+
+# The sentence-transformers encoder -------------------------------------------------------------
+
+
 @pytest.fixture(scope="module")
 def minilm():
-    from search.model_prep import fallback_model_path
+    from forum.model_setup import fallback_model_path
 
     return SentenceTransformerEncoder(fallback_model_path(), label="all-MiniLM-L6-v2")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from search_backends import BACKENDS, make_place, needs_postgres
+from search_backends import BACKENDS, ENGINE_BACKENDS, make_place, needs_postgres
 
 from search import MODES, FakeEncoder, SearchDocument
 from search.engine import score_fusion
@@ -47,7 +47,7 @@ A3 = answer(31, Q3, "Cúp máy ngay, không chuyển tiền, báo công an phư�
 CORPUS = [Q1, A1, Q2, Q3, A3]
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=ENGINE_BACKENDS)
 def place(request, tmp_path):
     """Where the index lives; `place.open(encoder)` is an engine (a node) on it."""
     place = make_place(request.param, tmp_path)

@@ -1,10 +1,23 @@
-"""Vector stores: best passage per document, in files (snapshot plus log) or in PostgreSQL."""
+"""Vector stores: best passage per document, in faiss indexes (exact, or inverted lists), in
+numpy files (snapshot plus log) or in PostgreSQL."""
 
 import numpy as np
 import pytest
-from search_backends import BACKENDS, WhooshPlace, make_place
+from search_backends import POSTGRES_URL, make_place
 
+from search.faiss_vectors import FaissVectorStore
 from search.vectors import SNAPSHOT_NAME, NumpyVectorStore, VectorEntry
+
+STORES = ["faiss", "faiss-ivf", "numpy"] + (
+    [pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL else []
+)
+
+
+def open_file_store(kind, directory, space):
+    if kind == "numpy":
+        return NumpyVectorStore(directory, space)
+    # "faiss-ivf": inverted lists however small the store, so tiny tests exercise them too.
+    return FaissVectorStore(directory, space, ivf_threshold=1 if kind == "faiss-ivf" else 20_000)
 
 
 def unit(*values: float) -> np.ndarray:
@@ -16,15 +29,15 @@ def entry(doc_id: str, *rows: np.ndarray, text_hash: str = "h") -> VectorEntry:
     return VectorEntry(doc_id, text_hash, np.stack(rows))
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STORES)
 def open_store(request, tmp_path):
     """open_store(space) opens the store as another process would (files or PostgreSQL)."""
-    place = make_place(request.param, tmp_path)
-    if isinstance(place, WhooshPlace):
-        yield lambda space: NumpyVectorStore(tmp_path / "vectors", space)
-    else:
+    if request.param == "postgres":
+        place = make_place("postgres", tmp_path)
         yield lambda space: place.backend().open_vectors(space)
-    place.close()
+        place.close()
+    else:
+        yield lambda space: open_file_store(request.param, tmp_path / "vectors", space)
 
 
 @pytest.fixture
@@ -35,6 +48,8 @@ def store(open_store):
         entry("a:1", unit(0, 1, 0), unit(0.9, 0.1, 0)),  # its second passage is near q:1
         entry("q:2", unit(0, 0, 1)),
     ])
+    # Saved: a faiss store then holds these in its index, and later changes beside it.
+    vectors.save()
     yield vectors
     vectors.close()
 

