@@ -23,9 +23,10 @@ from werkzeug.datastructures import FileStorage
 from forum import jobs
 from forum.extensions import db
 from forum.facebook_archive import BadArchive, name_key, read_archive
+from forum.importer import add_first_revision
 from forum.indexing import index_threads
 from forum.markup import render_markdown, render_plain, slugify
-from forum.models import FacebookAuthor, ImportedPost, Post, Revision, Thread, User
+from forum.models import FacebookAuthor, ImportedPost, Post, Thread, User
 from forum.services import assistant, screening, uploads
 from forum.services import tags as tag_service
 from forum.services.errors import ValidationError
@@ -389,17 +390,7 @@ def _new_post(thread, post_type, author, body, item, verdict, attachments, paren
 
 
 def _finish(post, item, title=None, tags=None):
-    db.session.add(
-        Revision(
-            post_id=post.id,
-            number=1,
-            author_id=post.author_id,
-            created_at=post.created_at,
-            title=title,
-            tags=tags,
-            body_md=post.body_md,
-        )
-    )
+    add_first_revision(post, title, tags)
     db.session.add(ImportedPost(key=item.key, post_id=post.id))
     screening.record(post, post._fb_verdict)
 

@@ -171,7 +171,7 @@ def import_thread(record, key, users):
     question = _post(thread, "question", author, body, created)
     db.session.add_all([thread, question])
     db.session.flush()
-    _revision(question, title, ", ".join(slug for slug, _ in tag_pairs))
+    add_first_revision(question, title, ", ".join(slug for slug, _ in tag_pairs))
     involved = {author.id}
     _comments(record, question, users, involved)
     _votes(record, question, users, rng)
@@ -188,7 +188,7 @@ def import_thread(record, key, users):
         answer = _post(thread, "answer", answerer, answer_body, when)
         db.session.add(answer)
         db.session.flush()
-        _revision(answer)
+        add_first_revision(answer)
         involved.add(answerer.id)
         if item.get("accepted"):
             thread.accepted_answer_id = answer.id
@@ -232,7 +232,8 @@ def _post(thread, post_type, author, body, when, parent=None):
     )
 
 
-def _revision(post, title=None, tags=None):
+def add_first_revision(post, title=None, tags=None):
+    """An imported post's first revision, as the author wrote it then."""
     db.session.add(
         Revision(
             post_id=post.id,
@@ -255,7 +256,7 @@ def _comments(record, parent, users, involved):
         comment = _post(parent.thread, "comment", author, body, when, parent=parent)
         db.session.add(comment)
         db.session.flush()
-        _revision(comment)
+        add_first_revision(comment)
         involved.add(author.id)
 
 
