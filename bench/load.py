@@ -88,12 +88,6 @@ def parse_args(argv):
     parser.add_argument("--writers-duration", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds of mixed load first")
     parser.add_argument(
-        "--startup-sync",
-        action="store_true",
-        help="let each worker check the whole search index against the database "
-        "on its first request (the production default; minutes on 400k posts)",
-    )
-    parser.add_argument(
         "--mix",
         type=_mix,
         default=MIX,
@@ -246,7 +240,6 @@ class Server:
             RATELIMIT_ENABLED="0",
             FORUM_COOKIE_SECURE="0",
             ACCESS_LOG=str(self.access_log),
-            BENCH_SEARCH_SYNC_ON_START="1" if args.startup_sync else "0",
             HF_HUB_OFFLINE="1",
             GUNICORN_CMD_ARGS="--access-logformat '%(s)s %(D)s %(m)s %(U)s?%(q)s'",
         )
@@ -706,7 +699,7 @@ def main(argv=None):
     print(f"code: {code_version()}")
     print(
         f"gunicorn: {args.workers} workers x {args.threads} threads, jobs {args.jobs_mode}, "
-        f"start-up index check {'on' if args.startup_sync else 'off'}, port {args.port}"
+        f"port {args.port}"
     )
     server = Server(args, manifest)
     summary = {}

@@ -124,7 +124,7 @@ def make_app(instance: Path, model: str):
         "MODELS_PATH": os.environ.get("MODELS_PATH", str(ROOT / "instance" / "models")),
         "SEARCH_MODEL": model,
         "JOBS_MODE": "inline",
-        "SEARCH_SYNC_ON_START": False,
+        "SEARCH_FOLLOW_IN_PROCESS": True,
         "RATELIMIT_ENABLED": False,
     })
 

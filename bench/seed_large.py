@@ -629,7 +629,7 @@ def main(argv=None):
     prepare_database(url, instance, args.reset)
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "SEARCH_ENCODER": "fake",
-        "SEARCH_SYNC_ON_START": False, "JOBS_MODE": "inline", "RATELIMIT_ENABLED": False,
+        "SEARCH_FOLLOW_IN_PROCESS": True, "JOBS_MODE": "inline", "RATELIMIT_ENABLED": False,
     })  # fmt: skip
     with app.app_context():
         flask_migrate.upgrade()

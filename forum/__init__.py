@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 
-from forum import assets, cli, indexing, jobs, labels, permissions, templating
+from forum import assets, cli, indexing, jobs, labels, permissions, search_feed, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
@@ -133,8 +133,7 @@ def _load_user(login_id):
 
 def _init_services(app):
     app.extensions["jobs"] = jobs.JobRunner(app)
-    if app.config["SEARCH_SYNC_ON_START"]:
-        indexing.sync_on_first_request(app)
+    search_feed.listen()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

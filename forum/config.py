@@ -82,7 +82,10 @@ class Config:
     VECTOR_STORE = "faiss"
     SEARCH_FAISS_NPROBE = 16  # inverted lists searched per query: more is slower and closer
     SEARCH_FAISS_IVF_THRESHOLD = 20_000
-    SEARCH_SYNC_ON_START = True
+    # Who applies the database's search changes to this node's index: a `flask search follow`
+    # process beside the web server (make run and make serve start one), so web processes
+    # only read. True: this process applies them itself, after each commit (tests, scripts).
+    SEARCH_FOLLOW_IN_PROCESS = False
     # Decoded keyword postings kept per process. At 400k posts the postings queries touch come
     # to several hundred MB: with 160 MB a hybrid search took ~195 ms of CPU, with 2 GB ~90 ms.
     SEARCH_POSTING_CACHE_MB = 512
@@ -161,7 +164,7 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {}
     JOBS_MODE = "inline"
     SEARCH_ENCODER = "fake"
-    SEARCH_SYNC_ON_START = False
+    SEARCH_FOLLOW_IN_PROCESS = True
     RATELIMIT_ENABLED = False
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False

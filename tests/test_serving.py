@@ -5,8 +5,6 @@ import gzip
 import json
 import re
 
-import pytest
-
 from forum import indexing
 from forum.extensions import db
 from forum.importer import import_lines
@@ -76,35 +74,22 @@ def test_search_says_results_are_being_prepared_while_the_index_is_empty(app, cl
     assert "Chưa tìm thấy câu hỏi nào phù hợp" not in page
     assert "Đặt câu hỏi mới về điều này" not in page  # no invitation to ask a duplicate
     assert client.get("/api/v1/search?q=zalo").get_json()["index_ready"] is False
-    indexing.sync_index()
+    indexing.apply_search_changes()  # what this node's follower does on a first start
     page = client.get("/search?q=zalo").get_data(as_text=True)
     assert "đang được chuẩn bị" not in page and "tóm tắt tin nhắn" in page
 
 
-def test_the_start_up_sync_is_reported_until_it_ends(app, client, make_thread, member):
-    make_thread(member)
-    app.extensions["index_sync"] = {"started": True, "done": False}  # the sync is running
+def test_a_first_start_is_reported_until_the_follower_has_built_the_index(app, client):
+    imported_forum()
     assert not indexing.index_ready()
     assist = client.post(
         "/api/v1/questions/assist", json={"title": "Làm sao viết prompt hay hơn?", "body": ""}
     ).get_json()
     assert assist["index_ready"] is False
-    app.extensions["jobs"].run("sync_search_index", (["start-up"],))
+    report = indexing.apply_search_changes()
+    assert report.rebuilt
     assert indexing.index_ready()
-    assert app.extensions["index_sync"]["ready"]
-
-
-def test_a_sync_that_fails_does_not_leave_the_notice_forever(app, monkeypatch):
-    app.extensions["index_sync"] = {"started": True, "done": False}
-
-    def broken():
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(indexing, "sync_index", broken)
-    app.extensions["jobs"].retries = 1
-    with pytest.raises(RuntimeError):  # inline jobs re-raise in tests
-        app.extensions["jobs"].run("sync_search_index", (["start-up"],))
-    assert app.extensions["index_sync"]["done"]
+    assert client.get("/api/v1/search?q=zalo").get_json()["index_ready"] is True
 
 
 def test_an_empty_forum_is_ready_at_once(app):
