@@ -156,6 +156,16 @@ def index_threads(thread_ids):
         if doc.doc_id not in indexed or indexed[doc.doc_id].content_hash != doc.content_hash
     ]
     engine.update(changed, [doc_id for doc_id in stale if doc_id not in keep])
+    # Sentence vectors for answer suggestions, computed once here rather than when suggested.
+    answers = {doc.answer_id: doc.body for doc in changed if doc.kind == "answer"}
+    if answers and engine_encodes(engine):
+        search_feed.answer_sentences(answers, engine.encoder)
+        db.session.commit()
+
+
+def engine_encodes(engine):
+    """Whether the engine's encoder works (a missing model leaves search keyword-only)."""
+    return engine._encoder_works()
 
 
 @job(batched=True)

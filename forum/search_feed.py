@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from forum.extensions import db
 from forum.models import Post, PostEmbedding, SearchChange, Thread, utcnow
-from search import SyncReport
+from search import SyncReport, passages
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +149,10 @@ class StoredEmbeddings:
                 .where(PostEmbedding.post_id.in_(ids[start : start + 900]),
                        PostEmbedding.space == space)
             )
-            for post_id, text_hash, passages, blob in rows:
+            for post_id, text_hash, count, blob in rows:
                 doc = by_post[post_id]
                 if text_hash == doc.text_hash:
-                    vectors = np.frombuffer(blob, np.float16).reshape(passages, -1)
+                    vectors = np.frombuffer(blob, np.float16).reshape(count, -1)
                     found[doc.doc_id] = vectors.astype(np.float32)
         return found
 
@@ -180,6 +180,41 @@ class StoredEmbeddings:
             )
         db.session.execute(PostEmbedding.__table__.insert(), rows)
         db.session.commit()
+
+
+def answer_sentences(texts: dict[int, str], encoder) -> dict[int, tuple[list[str], np.ndarray]]:
+    """{answer post id: (its sentences, their vectors)} for {post id: plain text}: the stored
+    vectors when they are of the current text, the others encoded now and added to the
+    session (committed with the caller's transaction)."""
+    space = passages.sentence_space(encoder.name)
+    split = {post_id: passages.sentences(text) for post_id, text in texts.items()}
+    found = {}
+    if split:
+        rows = db.session.execute(
+            select(PostEmbedding.post_id, PostEmbedding.text_hash, PostEmbedding.passages,
+                   PostEmbedding.vectors)
+            .where(PostEmbedding.post_id.in_(list(split)), PostEmbedding.space == space)
+        )
+        for post_id, text_hash, count, blob in rows:
+            parts = split[post_id]
+            if text_hash == passages.sentence_text_hash(parts) and count == len(parts):
+                vectors = np.frombuffer(blob, np.float16).reshape(count, -1).astype(np.float32)
+                found[post_id] = (parts, vectors)
+    missing = {post_id: texts[post_id] for post_id in split if post_id not in found}
+    if missing:
+        encoded = passages.encode_sentences(encoder, missing)
+        db.session.execute(
+            delete(PostEmbedding).where(
+                PostEmbedding.post_id.in_(list(encoded)), PostEmbedding.space == space
+            )
+        )
+        db.session.execute(PostEmbedding.__table__.insert(), [
+            {"post_id": post_id, "space": space, "text_hash": passages.sentence_text_hash(parts),
+             "passages": len(parts), "vectors": np.asarray(vectors, np.float16).tobytes()}
+            for post_id, (parts, vectors) in encoded.items()
+        ])
+        found.update(encoded)
+    return found
 
 
 # Following -------------------------------------------------------------------------------

@@ -184,3 +184,25 @@ def test_a_follower_killed_mid_batch_resumes_without_loss(shared_database):
     assert report.applied_rows >= len(asked)  # the first batch again, then the rest
     assert index_matches_database(node_b)
     assert sorted(found(node_b, "Gemini")) == sorted(asked)
+
+
+def test_suggesting_an_indexed_answer_encodes_only_the_question(
+    app, member, other_member, make_thread, monkeypatch
+):
+    from forum.services import suggestions
+
+    thread = make_thread(member, title="Cách đổi giọng đọc của trợ lý Gemini")
+    answer = posts.post_answer(
+        other_member, thread,
+        "Bạn mở ứng dụng Gemini. Chọn Cài đặt rồi Giọng nói. Chọn giọng bạn thích là xong.",
+    )
+    votes.vote(member, answer, 1)
+    encoder = indexing.search_engine().encoder
+    encoded = []
+    original = encoder.encode_passages
+    monkeypatch.setattr(encoder, "encode_passages",
+                        lambda texts: encoded.extend(texts) or original(texts))
+    found = suggestions.rank("Đổi giọng nói Gemini thế nào?", "Mình muốn giọng nữ miền Bắc.")
+    assert [c.answer.id for c in found] == [answer.id]
+    assert "Giọng nói" in found[0].passage
+    assert encoded == []  # the answer's sentences were embedded when it was indexed
