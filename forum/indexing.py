@@ -270,6 +270,28 @@ def _tell_each(items, callback):
         callback(item)
 
 
+def warm(app):
+    """Open the index and load the query encoder now, before a web worker takes requests (a
+    first search must not pay for them); the moderation classifier loads in the background,
+    since on a first start it is trained (a minute) and no request needs it at once."""
+    with app.app_context():
+        engine = search_engine(app)
+        engine.warm()
+        engine.similar_questions("khởi động")
+    for name in app.jinja_env.list_templates(extensions=("html",)):
+        app.jinja_env.get_template(name)  # compiled once here, not by a member's first visit
+    # One read-only visit of the two pages everybody opens loads what is left (the database
+    # pool, Babel's locale data, the search paths of a page).
+    client = app.test_client()
+    for url in ("/", "/search?q=kh%E1%BB%9Fi+%C4%91%E1%BB%99ng"):
+        client.get(url)
+    jobs_runner = app.extensions["jobs"]
+    if jobs_runner.mode == "rq":
+        threading.Thread(target=jobs_runner.run, args=("warm_moderation", ()), daemon=True).start()
+    else:
+        jobs_runner.enqueue("warm_moderation")
+
+
 def drop_index():
     """Forget the index entirely (the next sync rebuilds it, from stored vectors)."""
     app = current_app._get_current_object()

@@ -104,3 +104,19 @@ def test_make_run_serves_with_gunicorn_not_the_development_server():
     run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "gunicorn -c gunicorn.conf.py forum.wsgi:app" in run
     assert "$(FLASK) run" not in run  # Flask's development server, with its red warning
+
+
+def test_a_web_worker_is_warm_before_its_first_request(app, make_thread, member):
+    make_thread(member)
+    app.extensions.pop("search", None)
+    indexing.warm(app)  # gunicorn's post_worker_init
+    assert app.extensions["search"].encoder.encode_queries(["x"]).shape[0] == 1
+    compiled = {template.name for template in app.jinja_env.cache.values()}
+    assert {"base.html", "search.html", "questions/ask.html"} <= compiled
+
+
+def test_gunicorn_warms_each_worker_before_it_takes_requests():
+    from forum.config import ROOT
+
+    config = (ROOT / "gunicorn.conf.py").read_text()
+    assert "def post_worker_init(worker)" in config and "indexing.warm(" in config
