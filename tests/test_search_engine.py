@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from search_backends import BACKENDS, ENGINE_BACKENDS, make_place, needs_postgres
+from search_backends import ENGINE_BACKENDS, make_place
 
 from search import MODES, FakeEncoder, SearchDocument
 from search.engine import score_fusion
@@ -521,19 +521,3 @@ def test_writers_in_other_processes_at_once_keep_every_change(engine, place):
     added = [question(200 + 10 * n + i, f"Máy gặt số {n}-{i}", "Máy gặt hỏng.")
              for n in range(3) for i in range(8)]
     assert engine.sync([*CORPUS, *added]).unchanged == len(CORPUS) + 24
-
-
-@needs_postgres
-def test_search_tests_run_on_postgresql_too():
-    assert [getattr(param, "values", [param])[0] for param in BACKENDS] == ["whoosh", "postgres"]
-
-
-@needs_postgres
-def test_postgres_folds_letters_vietnamese_folding_leaves_with_unaccent(tmp_path):
-    place = make_place("postgres", tmp_path)
-    engine = place.open(FakeEncoder())
-    engine.sync([question(70, "Ørsted và Straße", "Điện gió ngoài khơi.")])
-    assert ids(engine.search("orsted strasse", mode="keyword")) == ["q:70"]
-    assert ids(engine.search("Ørsted", mode="keyword")) == ["q:70"]
-    engine.close()
-    place.close()
