@@ -51,7 +51,9 @@ class KeywordMatch:
     doc_id: str
     score: float
     document: SearchDocument | None  # None when asked for ids only
-    coverage: float  # share of the query's words (weighted by rarity) the document contains
+    # The rarity-weighted share of the query's words the document contains (None when asked
+    # for ids only).
+    coverage: float | None
 
 
 @dataclass(frozen=True)

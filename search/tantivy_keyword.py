@@ -35,6 +35,7 @@ __all__ = ["TantivyKeywordIndex"]
 TOKENIZER = "pretokenized"  # splits on whitespace only: the terms come analyzed already
 WRITER_HEAP_BYTES = 128_000_000
 WRITER_THREADS = 1  # a background job on a small machine; big syncs are still ~40k docs/s
+EXACT_THREAD_COUNT = 5_000  # collapsed totals are exact up to this many matching documents
 
 
 def make_schema() -> tantivy.Schema:
@@ -139,8 +140,14 @@ class _TantivyView:
         return self.searcher.fast_field_values("created_ts", list(keys)) if keys else []
 
     def thread_count(self, keyword_query: KeywordQuery) -> int:
-        """Exact: the distinct thread ids of every match (tantivy's own cardinality is a
-        HyperLogLog estimate, which a page's "N threads" should not show)."""
+        """How many threads match: exact up to EXACT_THREAD_COUNT matching documents (the
+        distinct thread ids of every match); past that, tantivy's cardinality estimate
+        (HyperLogLog: within a few percent), since reading every match costs more than a page
+        of "about N threads" is worth."""
+        query = self.query(keyword_query)
+        matches = self.searcher.search(query, 1, count=True).count
+        if matches > EXACT_THREAD_COUNT:
+            return int(self.searcher.cardinality(query, "thread"))
         addresses, _total = self.top(keyword_query, None)
         return len(set(self.threads([address for address, _score in addresses])))
 

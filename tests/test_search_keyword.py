@@ -208,3 +208,15 @@ def test_coverage_ignores_replaced_copies_of_a_document(empty_index):
     terms = QueryTerms.from_phrases(phrases("doi mat khau zalo"), typed_with_diacritics=False)
     matches, _total = empty_index.search(terms, Filters(), limit=1)
     assert matches[0].coverage == pytest.approx(1.0)
+
+
+def test_a_collapsed_total_past_the_exact_limit_is_a_close_estimate(tmp_path, monkeypatch):
+    from search import tantivy_keyword
+
+    monkeypatch.setattr(tantivy_keyword, "EXACT_THREAD_COUNT", 10)
+    keyword = make_place("tantivy", tmp_path).keyword_index()
+    threads = [doc(f"q:{n}", "Chè xanh", "Chè ngon.") for n in range(1, 201)]
+    answers = [doc(f"a:{n}", "Chè xanh", "Chè.", question_id=n - 1000) for n in range(1001, 1201)]
+    keyword.write(delete=[], add=threads + answers)
+    _ids, total = search(keyword, "chè", collapse=True)
+    assert total == pytest.approx(200, rel=0.05)
