@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from search.documents import SearchDocument
-from search.vietnamese import bigrams, fold, index_terms
+from search.vietnamese import bigrams, fold, folded_words, index_terms
 
 TEXT_FIELDS = ("title", "title_f", "body", "body_f", "tag_words")
 FOLDED_FIELDS = ("title_f", "body_f", "tag_words")  # the others hold exact (NFC) text
@@ -172,7 +172,6 @@ def word_weights(words: list[str], doc_count: int, frequency: Callable[[str], in
 
 def coverage(doc: SearchDocument, words: list[str], weights: list[float]) -> float:
     """The weighted share of the query's (folded) words the document contains, in any field."""
-    present = set()
-    for text in (doc.title, doc.body, " ".join(tag.replace("-", " ") for tag in doc.tags)):
-        present.update(index_terms(text, folded=True))
+    text = "\n".join((doc.title, doc.body, " ".join(tag.replace("-", " ") for tag in doc.tags)))
+    present = folded_words(text)
     return sum(weight for word, weight in zip(words, weights, strict=True) if word in present)

@@ -143,3 +143,14 @@ def test_compound_words_rank_as_units(index):
     ranked = _ids(index, "trí tuệ nhân tạo")
     assert ranked[0] == "q:4"
     assert "q:5" in ranked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Đăng ký ChatGPT ko dc, mn ơi!", "İstanbul và Đà Lạt", "Trí tuệ nhân tạo (AI) giúp trồng chè"],
+)
+def test_folded_words_are_the_folded_index_terms_without_bigrams(text):
+    from search.vietnamese import BIGRAM_JOINER, folded_words
+
+    unigrams = {t for t in index_terms(text, folded=True) if BIGRAM_JOINER not in t}
+    assert unigrams <= folded_words(text)
