@@ -246,7 +246,7 @@ class Server:
         env.pop("REDIS_URL", None)  # jobs in a thread of each worker, limits off: no Redis
         if manifest.get("search_encoder"):
             env["BENCH_SEARCH_ENCODER"] = manifest["search_encoder"]
-        env["SEARCH_BACKEND"] = manifest.get("search_backend", "whoosh")
+        env["SEARCH_ENGINE"] = manifest.get("search_engine", "whoosh")
         command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
                    "--pythonpath", "bench", "load_lib.wsgi:app"]  # fmt: skip
         self.log_handle = open(self.error_log, "w")  # noqa: SIM115 (closed in stop)

@@ -19,8 +19,7 @@ from forum.extensions import db
 from forum.jobs import job
 from forum.markup import plain_text
 from forum.models import Post, Thread
-from search import SearchDocument, SearchEngine, WhooshBackend
-from search.postgres import PostgresBackend
+from search import LocalIndex, SearchDocument, SearchEngine
 
 log = logging.getLogger(__name__)
 _engine_lock = threading.Lock()
@@ -37,36 +36,21 @@ def search_engine(app=None):
                 engine = SearchEngine(
                     search_index(app.config),
                     make_encoder(app.config),
-                    posting_cache_mb=app.config["SEARCH_POSTING_CACHE_MB"],
+                    embeddings=search_feed.StoredEmbeddings(),
                 )
                 app.extensions["search"] = engine
     return engine
 
 
 def search_index(config):
-    """Where the index lives: Whoosh's directory (vectors in faiss or numpy, VECTOR_STORE), or
-    PostgreSQL tables (SEARCH_BACKEND)."""
-    backend = config.get("SEARCH_BACKEND", "whoosh")
-    if backend == "whoosh":
-        return WhooshBackend(
-            Path(config["SEARCH_INDEX_PATH"]),
-            posting_cache_mb=config["SEARCH_POSTING_CACHE_MB"],
-            vector_store=config["VECTOR_STORE"],
-            faiss_nprobe=config["SEARCH_FAISS_NPROBE"],
-            faiss_ivf_threshold=config["SEARCH_FAISS_IVF_THRESHOLD"],
-        )
-    if backend != "postgres":
-        raise ValueError(f"SEARCH_BACKEND must be whoosh or postgres, not {backend!r}")
-    url = config.get("SEARCH_DATABASE_URL") or config["SQLALCHEMY_DATABASE_URI"]
-    if not url.startswith("postgres"):
-        raise ValueError(
-            "SEARCH_BACKEND=postgres needs a PostgreSQL database: set DATABASE_URL "
-            "(or SEARCH_DATABASE_URL) to a postgresql:// URL"
-        )
-    return PostgresBackend(
-        url,
-        schema=config.get("SEARCH_SCHEMA", "search"),
-        posting_cache_mb=config["SEARCH_POSTING_CACHE_MB"],
+    """This node's index directory: keyword index on SEARCH_ENGINE (whoosh or tantivy), vectors
+    in faiss or numpy (VECTOR_STORE)."""
+    return LocalIndex(
+        Path(config["SEARCH_INDEX_PATH"]),
+        keyword_engine=config.get("SEARCH_ENGINE", "whoosh"),
+        vector_store=config["VECTOR_STORE"],
+        faiss_nprobe=config["SEARCH_FAISS_NPROBE"],
+        faiss_ivf_threshold=config["SEARCH_FAISS_IVF_THRESHOLD"],
     )
 
 
@@ -113,7 +97,9 @@ def thread_documents(thread, posts):
                     body=plain_text(answer.body_html),
                     tags=tags,
                     created_at=answer.created_at,
-                    answer_count=thread.answer_count,
+                    # The thread's facets live on its question's document alone, so one new
+                    # answer rewrites two documents, not the whole thread.
+                    answer_count=0,
                     has_accepted=answer.id == thread.accepted_answer_id,
                     score=answer.score,
                 )
