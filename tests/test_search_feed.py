@@ -157,9 +157,15 @@ def test_a_new_node_builds_its_index_from_the_database(shared_database):
     node, _url = shared_database
     node_a = node("node-a")
     thread_id = ask(node_a, "lan_node_a", "Dùng Canva AI thiết kế thiệp mời đám cưới")
+    Follower(node_a).run_once()  # node A indexed it: its vectors are in the database now
     node_c = node("node-c")
+    with node_c.app_context():
+        encoder = indexing.search_engine().encoder
+    encoded = []
+    encoder.encode_passages = lambda texts: encoded.extend(texts)  # must not be called
     report = Follower(node_c).run_once()
     assert report.rebuilt is not None and report.rebuilt.added >= 1
+    assert report.rebuilt.embedded_passages == 0 and encoded == []
     assert found(node_c, "Canva thiệp mời") == [thread_id]
 
 
