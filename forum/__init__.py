@@ -31,6 +31,12 @@ from forum.views import (
 )
 
 
+# The index folder's layout. An index is derived data: a release that cannot read the folders of
+# an older one bumps this, and the follower builds a new index beside the old folder (which it
+# then removes) instead of a web worker failing to open it.
+INDEX_LAYOUT = 2
+
+
 def create_app(overrides=None):
     """Build the app: config -> extensions -> services -> blueprints."""
     overrides = dict(overrides or {})
@@ -62,7 +68,7 @@ def _derive_paths(app, instance_path):
     config = app.config
     config["INSTANCE_PATH"] = str(instance_path)
     config.setdefault("UPLOADS_PATH", str(instance_path / "uploads"))
-    config.setdefault("SEARCH_INDEX_PATH", str(instance_path / "search"))
+    config.setdefault("SEARCH_INDEX_PATH", str(instance_path / f"search-v{INDEX_LAYOUT}"))
     config.setdefault("MODELS_PATH", str(instance_path / "models"))
     config.setdefault("MODERATION_PATH", str(instance_path / "moderation"))
     if not config.get("SQLALCHEMY_DATABASE_URI"):
