@@ -12,7 +12,7 @@ from forum import assets, cli, indexing, jobs, labels, permissions, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
-from forum.services import assistant, drafting, mail, suggestions  # noqa: F401  (register their jobs)
+from forum.services import assistant, drafting, mail, screening, suggestions
 from forum.views import (
     admin,
     api,
@@ -133,6 +133,20 @@ def _load_user(login_id):
 
 def _init_services(app):
     app.extensions["jobs"] = jobs.JobRunner(app)
+    # Every background job, enqueued by its function's name (`jobs.enqueue("index_threads", id)`).
+    jobs.register(
+        app,
+        [
+            indexing.index_threads,
+            indexing.sync_search_index,
+            suggestions.suggest_answers,
+            assistant.route_question,
+            drafting.draft_answer,
+            mail.email_answer_notices,
+            mail.send_outbox,
+            screening.warm_moderation,
+        ],
+    )
     if app.config["SEARCH_SYNC_ON_START"]:
         indexing.sync_on_first_request(app)
     logging.basicConfig(
