@@ -38,6 +38,8 @@ class Config:
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 60  # stay logged in for 60 days
     WTF_CSRF_TIME_LIMIT = None  # a member may take an hour to write an answer on a phone
+    # werkzeug's generate_password_hash method: scrypt is slow on purpose (guessing is slow too)
+    PASSWORD_HASH_METHOD = "scrypt"
 
     # Request and content limits (bytes / characters)
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
@@ -166,6 +168,8 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     SIMILAR_CACHE_SECONDS = 0  # tests write and search at once; one test turns it on
+    # One round of PBKDF2: test passwords guard nothing, and scrypt took a quarter of the suite.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 def from_environment():

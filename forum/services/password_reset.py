@@ -14,11 +14,11 @@ from datetime import timedelta
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from werkzeug.security import generate_password_hash
 
 from forum.extensions import db
 from forum.models import PasswordReset, utcnow
 from forum.permissions import is_moderator
+from forum.services import accounts
 from forum.services.audit import log
 from forum.services.errors import PermissionDenied, ValidationError
 from forum.services.validation import validate_password
@@ -88,7 +88,7 @@ def use(token, password, password_again):
     if errors:
         raise ValidationError(field_errors=errors)
     user = reset.user
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = accounts.hash_password(password)
     user.session_version += 1  # whoever knew the old password is logged out
     reset.used_at = utcnow()
     _expire_unused(user, reset.used_at)
