@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from forum import jobs
@@ -210,31 +210,47 @@ def _remember(key, found):
 
 
 def ensure_for_thread(thread):
-    """The suggestions stored for a question, computed once (right after posting)."""
-    stored = for_thread(thread)
-    if stored or db.session.scalar(select(func.count()).where(Suggestion.thread_id == thread.id)):
-        return stored
-    question = thread.question
-    candidates = rank(thread.title, plain_text(question.body_html), exclude_thread_id=thread.id)
-    for position, candidate in enumerate(candidates, start=1):
-        db.session.add(
-            Suggestion(
-                thread_id=thread.id,
-                answer_id=candidate.answer.id,
-                rank=position,
-                score=round(candidate.score, 4),
-                passage=candidate.passage,
-            )
-        )
-    db.session.commit()
+    """The suggestions stored for a question, computed once if the job has not run yet. Jobs
+    only (and scripts): pages read `for_thread` and `checked`, and never search."""
+    if thread.suggestions_checked_at is None:
+        _compute(thread)
     return for_thread(thread)
+
+
+def _compute(thread):
+    """Rank and store the best past answers, and that the search ran, even when it found none
+    (so nothing looks again)."""
+    question = thread.question
+    existing = set(
+        db.session.scalars(select(Suggestion.answer_id).where(Suggestion.thread_id == thread.id))
+    )
+    if not existing:  # suggestions stored before the checked time existed are kept as they are
+        candidates = rank(thread.title, plain_text(question.body_html), exclude_thread_id=thread.id)
+        for position, candidate in enumerate(candidates, start=1):
+            db.session.add(
+                Suggestion(
+                    thread_id=thread.id,
+                    answer_id=candidate.answer.id,
+                    rank=position,
+                    score=round(candidate.score, 4),
+                    passage=candidate.passage,
+                )
+            )
+    thread.suggestions_checked_at = utcnow()
+    db.session.commit()
 
 
 @jobs.job
 def suggest_answers(thread_id):
+    """Run once after a question is posted: stores its suggestions, or that there are none."""
     thread = db.session.get(Thread, thread_id)
     if thread is not None and thread.question is not None:
         ensure_for_thread(thread)
+
+
+def checked(thread):
+    """Whether the suggest_answers job has run for this question (found something or not)."""
+    return thread.suggestions_checked_at is not None
 
 
 def for_thread(thread):

@@ -274,12 +274,16 @@ def personal_data_check():
 
 @bp.get("/questions/<int:thread_id>/suggestions")
 def question_suggestions(thread_id):
+    """What the suggest_answers job stored; "pending" (and no search here) until it has run."""
     thread = get_thread(thread_id, g.api_user)
+    checked = suggestions.checked(thread)
     return {
+        "status": "ready" if checked else "pending",
+        "message": None if checked else _("Đang tìm câu trả lời gợi ý…"),
         "suggestions": [
             suggestion_json(s.answer, s.passage, s.score, id=s.id, feedback=s.feedback)
-            for s in suggestions.ensure_for_thread(thread)
-        ]
+            for s in suggestions.for_thread(thread)
+        ],
     }
 
 
