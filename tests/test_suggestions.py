@@ -22,27 +22,32 @@ ZALO_ANSWER = (
 
 
 @pytest.fixture
-def past(member, other_member, make_user, make_thread):
+def past(app, snapshots, member, other_member, make_user, make_thread):
     """The seed's 99 threads, plus a past Zalo thread with an accepted answer and an unaccepted
-    one (similarity is only meaningful among many threads, as in a real forum)."""
-    seed()
-    sync_index()
-    thread = make_thread(member, title=ZALO_TITLE, body=ZALO_BODY, tags="zalo")
-    accepted = posts.post_answer(other_member, thread, ZALO_ANSWER)
-    plain = posts.post_answer(
-        make_user("nguoi_khac"),
-        thread,
-        "Bạn mở Zalo, bấm Quên mật khẩu, nhập số điện thoại và làm theo hướng dẫn.",
-    )
-    votes.vote(make_user("nguoi_bau"), plain, 1)
-    posts.accept_answer(member, accepted)
-    make_thread(
-        member,
-        title="Cách bón phân cho chè vụ xuân thế nào?",
-        body="Nhà mình trồng chè ở Tân Cương, muốn hỏi cách bón phân.",
-        tags="che",
-    )
-    return {"thread": thread, "accepted": accepted, "plain": plain}
+    one (similarity is only meaningful among many threads, as in a real forum). Built once per
+    run, then restored (see conftest.Snapshots)."""
+
+    def build():
+        seed()
+        sync_index()
+        thread = make_thread(member, title=ZALO_TITLE, body=ZALO_BODY, tags="zalo")
+        accepted = posts.post_answer(other_member, thread, ZALO_ANSWER)
+        plain = posts.post_answer(
+            make_user("nguoi_khac"),
+            thread,
+            "Bạn mở Zalo, bấm Quên mật khẩu, nhập số điện thoại và làm theo hướng dẫn.",
+        )
+        votes.vote(make_user("nguoi_bau"), plain, 1)
+        posts.accept_answer(member, accepted)
+        make_thread(
+            member,
+            title="Cách bón phân cho chè vụ xuân thế nào?",
+            body="Nhà mình trồng chè ở Tân Cương, muốn hỏi cách bón phân.",
+            tags="che",
+        )
+        return {"thread": thread, "accepted": accepted, "plain": plain}
+
+    return snapshots.restore_or_build(app, "past", build)
 
 
 @pytest.fixture
