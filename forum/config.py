@@ -63,6 +63,17 @@ class Config:
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     POST_RATE_LIMIT = "6 per minute;60 per hour"
     REGISTER_RATE_LIMIT = "5 per hour"
+    # Endpoints that run a search or the sentence encoder: visitors per IP address, members per
+    # account and more generously (an empty member limit: none). The ask page's script calls
+    # assist and similar while a member types (every pause of half a second or so).
+    SEARCH_RATE_LIMIT = "30 per minute;300 per hour"  # /search and /api/v1/search together
+    SEARCH_MEMBER_RATE_LIMIT = "120 per minute"
+    SIMILAR_RATE_LIMIT = "30 per minute;300 per hour"  # /api/v1/questions/similar
+    SIMILAR_MEMBER_RATE_LIMIT = "120 per minute"
+    ASSIST_RATE_LIMIT = "20 per minute;200 per hour"  # /api/v1/questions/assist
+    ASSIST_MEMBER_RATE_LIMIT = "120 per minute"
+    # A rate-limit store that fails (Redis down) lets requests through rather than failing them.
+    RATELIMIT_SWALLOW_ERRORS = True
 
     # Background jobs: "thread" (a worker thread in this process), "inline" (tests), "rq" (Redis)
     JOBS_MODE = "thread"

@@ -57,13 +57,20 @@ def classifier_path(tmp_path_factory):
 
 
 @pytest.fixture
-def app(tmp_path, classifier_path):
+def app_overrides():
+    """Settings a test module gives its app (override this fixture), e.g. rate limits on."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, classifier_path, app_overrides):
     app = create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL", "sqlite://"),
             "MODERATION_CLASSIFIER_PATH": classifier_path,
+            **app_overrides,
         }
     )
     app.test_client_class = BrowserClient

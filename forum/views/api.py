@@ -20,7 +20,7 @@ from forum.services import (
 )
 from forum.services.errors import PermissionDenied, PersonalData, ServiceError, ValidationError
 from forum.templating import thread_url
-from forum.views.helpers import get_thread, page_arg
+from forum.views.helpers import costly_limit, get_thread, page_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -170,6 +170,7 @@ def create_answer(thread_id):
 
 
 @bp.get("/search")
+@costly_limit("search")
 def search():
     query = searching.parse(request.args)
     results = searching.run(query) if query.q else None
@@ -199,6 +200,7 @@ def search():
 
 
 @bp.get("/questions/similar")
+@costly_limit("similar")
 def similar_questions():
     limit = request.args.get("limit", 5, type=int)
     if not 1 <= limit <= 10:
@@ -235,6 +237,7 @@ def suggestion_json(answer, passage, score, **extra):
 
 
 @bp.post("/questions/assist")
+@costly_limit("assist")
 def assist_draft():
     """Advice, tags, similar questions and suggested answers for a draft; stores nothing."""
     data = json_body("title")
