@@ -19,7 +19,7 @@ from forum.services import (
     tags,
 )
 from forum.services.errors import PermissionDenied, PersonalData, ServiceError, ValidationError
-from forum.templating import thread_url
+from forum.templating import hit_url, thread_url
 from forum.views.helpers import costly_limit, get_thread, page_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -183,7 +183,7 @@ def search():
                 "title": hit.title,
                 "snippet": hit.snippet_html,
                 "score": round(hit.score, 6),
-                "url": searching.hit_url(hit, external=True),
+                "url": hit_url(hit, external=True),
                 "tags": list(hit.tags),
                 "answer_count": hit.answer_count,
                 "has_accepted": hit.has_accepted,
@@ -211,7 +211,7 @@ def similar_questions():
             {
                 "id": hit.question_id,
                 "title": hit.title,
-                "url": searching.hit_url(hit, external=True),
+                "url": hit_url(hit, external=True),
                 "answer_count": hit.answer_count,
                 "has_accepted_answer": hit.has_accepted,
                 "score": round(hit.score, 6),
@@ -252,7 +252,7 @@ def assist_draft():
             {
                 "id": h.question_id,
                 "title": h.title,
-                "url": searching.hit_url(h, external=True),
+                "url": hit_url(h, external=True),
                 "answer_count": h.answer_count,
                 "has_accepted_answer": h.has_accepted,
                 "score": round(h.score, 4),

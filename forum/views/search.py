@@ -36,5 +36,4 @@ def page():
         tags=tags.popular_tags(40),
         tag_names=tags.names_for(hit.tags for hit in results.hits) if results else {},
         index_ready=index_ready(),
-        hit_url=searching.hit_url,
     )
