@@ -129,6 +129,23 @@ def test_before_the_job_runs_pages_say_so_and_never_search(
     assert body["status"] == "ready"
 
 
+def test_an_old_question_never_suggested_for_is_not_said_to_be_pending(
+    app, client, auth, member, make_thread, monkeypatch
+):
+    """Imported questions (and those asked before the job stored its runs) never get the job:
+    their asker is not told suggestions are coming."""
+    monkeypatch.setitem(app.extensions["jobs"].jobs, "suggest_answers", lambda thread_id: None)
+    thread = make_thread(member)
+    thread.created_at -= suggestions.PENDING_AT_MOST
+    db.session.commit()
+    monkeypatch.setattr(suggestions, "rank", never_search)
+    body = client.get(f"/api/v1/questions/{thread.id}/suggestions").get_json()
+    assert body == {"status": "ready", "message": None, "suggestions": []}
+    auth.login(member)
+    page = client.get(f"/q/{thread.id}/{thread.slug}").get_data(as_text=True)
+    assert "Đang tìm câu trả lời gợi ý" not in page
+
+
 def test_suggestions_never_come_from_hidden_or_deleted_posts(past, asker, moderator):
     posts.delete_post(moderator, past["accepted"])
     review.flag(moderator, past["plain"], "spam")  # hidden pending review

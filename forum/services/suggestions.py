@@ -34,6 +34,9 @@ VOTES_BONUS = 0.10  # at 10 or more upvotes
 RECENCY_BONUS = 0.05  # fades over a year
 NOT_RELEVANT_PENALTY = 1.0  # times the closeness of the question it was called "not relevant" on
 MAX_SENTENCES = 12
+# A question whose suggest_answers job has not run after this long will not get one (it was
+# imported, or asked before the job stored its runs): pages stop saying suggestions are coming.
+PENDING_AT_MOST = timedelta(days=1)
 FEEDBACK = ("solved", "not_relevant")
 
 
@@ -251,6 +254,11 @@ def suggest_answers(thread_id):
 def checked(thread):
     """Whether the suggest_answers job has run for this question (found something or not)."""
     return thread.suggestions_checked_at is not None
+
+
+def pending(thread):
+    """Whether suggestions are still to come: the job is queued for a question just asked."""
+    return not checked(thread) and utcnow() - thread.created_at < PENDING_AT_MOST
 
 
 def for_thread(thread):

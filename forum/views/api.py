@@ -277,12 +277,13 @@ def personal_data_check():
 
 @bp.get("/questions/<int:thread_id>/suggestions")
 def question_suggestions(thread_id):
-    """What the suggest_answers job stored; "pending" (and no search here) until it has run."""
+    """What the suggest_answers job stored. "pending" (and no search here) while the job of a
+    question just asked has not run; "ready" once nothing more is coming."""
     thread = get_thread(thread_id, g.api_user)
-    checked = suggestions.checked(thread)
+    pending = suggestions.pending(thread)
     return {
-        "status": "ready" if checked else "pending",
-        "message": None if checked else _("Đang tìm câu trả lời gợi ý…"),
+        "status": "pending" if pending else "ready",
+        "message": _("Đang tìm câu trả lời gợi ý…") if pending else None,
         "suggestions": [
             suggestion_json(s.answer, s.passage, s.score, id=s.id, feedback=s.feedback)
             for s in suggestions.for_thread(thread)

@@ -155,7 +155,7 @@ def render_thread(thread, answer_form=None, errors=None, status=200, comment_for
             # Suggested past answers are for the asker, stored by a job right after posting:
             # the page only reads them, and says so while the job has not run yet.
             suggested=suggestions.for_thread(thread) if is_asker else [],
-            suggestions_pending=is_asker and not suggestions.checked(thread),
+            suggestions_pending=is_asker and suggestions.pending(thread),
             draft=drafting.for_thread(thread) if is_asker else None,
             solved=browse.solved_state(thread),
         ),
