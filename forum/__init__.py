@@ -12,7 +12,7 @@ from forum import assets, cli, indexing, jobs, labels, permissions, search_feed,
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
-from forum.services import assistant, drafting, mail, suggestions  # noqa: F401  (register their jobs)
+from forum.services import assistant, drafting, mail, screening, suggestions
 from forum.views import (
     admin,
     api,
@@ -29,7 +29,6 @@ from forum.views import (
     tags,
     users,
 )
-
 
 # The index folder's layout. An index is derived data: a release that cannot read the folders of
 # an older one bumps this, and the follower builds a new index beside the old folder (which it
@@ -140,6 +139,19 @@ def _load_user(login_id):
 def _init_services(app):
     app.extensions["jobs"] = jobs.JobRunner(app)
     search_feed.listen()
+    # Every background job, enqueued by its function's name (`jobs.enqueue("suggest_answers", id)`).
+    jobs.register(
+        app,
+        [
+            indexing.follow_search_changes,
+            suggestions.suggest_answers,
+            assistant.route_question,
+            drafting.draft_answer,
+            mail.email_answer_notices,
+            mail.send_outbox,
+            screening.warm_moderation,
+        ],
+    )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

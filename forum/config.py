@@ -38,6 +38,8 @@ class Config:
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 60  # stay logged in for 60 days
     WTF_CSRF_TIME_LIMIT = None  # a member may take an hour to write an answer on a phone
+    # werkzeug's generate_password_hash method: scrypt is slow on purpose (guessing is slow too)
+    PASSWORD_HASH_METHOD = "scrypt"
 
     # Request and content limits (bytes / characters)
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
@@ -61,6 +63,17 @@ class Config:
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     POST_RATE_LIMIT = "6 per minute;60 per hour"
     REGISTER_RATE_LIMIT = "5 per hour"
+    # Endpoints that run a search or the sentence encoder: visitors per IP address, members per
+    # account and more generously (an empty member limit: none). The ask page's script calls
+    # assist and similar while a member types (every pause of half a second or so).
+    SEARCH_RATE_LIMIT = "30 per minute;300 per hour"  # /search and /api/v1/search together
+    SEARCH_MEMBER_RATE_LIMIT = "120 per minute"
+    SIMILAR_RATE_LIMIT = "30 per minute;300 per hour"  # /api/v1/questions/similar
+    SIMILAR_MEMBER_RATE_LIMIT = "120 per minute"
+    ASSIST_RATE_LIMIT = "20 per minute;200 per hour"  # /api/v1/questions/assist
+    ASSIST_MEMBER_RATE_LIMIT = "120 per minute"
+    # A rate-limit store that fails (Redis down) lets requests through rather than failing them.
+    RATELIMIT_SWALLOW_ERRORS = True
 
     # Background jobs: "thread" (a worker thread in this process), "inline" (tests), "rq" (Redis)
     JOBS_MODE = "thread"
@@ -164,6 +177,8 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     SIMILAR_CACHE_SECONDS = 0  # tests write and search at once; one test turns it on
+    # One round of PBKDF2: test passwords guard nothing, and scrypt took a quarter of the suite.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 def from_environment():

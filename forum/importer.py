@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from forum.extensions import db
 from forum.markup import normalize_text, render_markdown, render_plain, slugify
 from forum.models import Post, Revision, Tag, Thread, User, Vote
 from forum.services import reputation
 from forum.services import tags as tag_service
+from forum.services.accounts import hash_password
 from forum.services.errors import ValidationError
 from forum.services.posts import refresh_thread
 from forum.services.validation import (
@@ -116,7 +116,7 @@ class Authors:
                 # An account nobody can log in to until a password is set (a moderator can
                 # make them a reset link); the report lists every one made.
                 user = User(
-                    username=name, password_hash=generate_password_hash(secrets.token_hex(16))
+                    username=name, password_hash=hash_password(secrets.token_hex(16))
                 )
                 db.session.add(user)
                 db.session.flush()

@@ -5,6 +5,9 @@ looks for a row that does not exist yet, and losing a worker loses no post.
 A batched job (`@job(batched=True)`) takes a list of keys: keys enqueued while one run is waiting
 or working are gathered into the next run, so a burst of posts costs a few index commits, not
 one commit per post.
+
+`@job` only marks a function; create_app gives the app's JobRunner its table of jobs, so which
+jobs exist is written in one place and does not depend on which modules happened to be imported.
 """
 
 import json
@@ -20,23 +23,25 @@ from rq.registry import FailedJobRegistry
 
 log = logging.getLogger(__name__)
 
-JOBS = {}
-BATCHED = set()  # names of jobs that take a list of keys
 _STOP = object()
 _PENDING = object()  # a thread-mode batched run: its keys are taken when it starts
 _PENDING_TTL = 7 * 86400  # keys wait at most this long in Redis for a worker
 
 
 def job(fn=None, *, batched=False):
-    """Register a function as a job, by name, so every runner can find it."""
+    """Mark a function as a job (batched: it takes a list of keys). Marking registers nothing:
+    `register` (called by create_app) puts it in an app's table."""
 
-    def register(fn):
-        JOBS[fn.__name__] = fn
-        if batched:
-            BATCHED.add(fn.__name__)
+    def mark(fn):
+        fn.job_batched = batched
         return fn
 
-    return register(fn) if fn is not None else register
+    return mark(fn) if fn is not None else mark
+
+
+def register(app, functions):
+    """Add these jobs to the app's runner, each under its function's name."""
+    app.extensions["jobs"].add(*functions)
 
 
 def enqueue(name, *args):
@@ -48,8 +53,11 @@ class JobRunner:
 
     retries = 3
 
-    def __init__(self, app):
+    def __init__(self, app, functions=()):
         self.app = app
+        self.jobs = {}  # name -> function
+        self.batched = set()  # names of jobs that take a list of keys
+        self.add(*functions)
         self.mode = app.config["JOBS_MODE"]
         self.failed = []  # (name, args, error) of jobs that failed every retry
         self._queue = queue.Queue()
@@ -58,10 +66,16 @@ class JobRunner:
         self._rq_queue = None
         self._pending = {}  # batched job name -> keys waiting for the worker thread
 
+    def add(self, *functions):
+        for fn in functions:
+            self.jobs[fn.__name__] = fn
+            if getattr(fn, "job_batched", False):
+                self.batched.add(fn.__name__)
+
     def enqueue(self, name, *args):
-        if name not in JOBS:
+        if name not in self.jobs:
             raise KeyError(f"unknown job {name!r}")
-        if name in BATCHED:
+        if name in self.batched:
             self._enqueue_batched(name, *args)
         elif self.mode == "inline":
             self.run(name, args)
@@ -94,7 +108,7 @@ class JobRunner:
         for attempt in range(1, self.retries + 1):
             try:
                 with self.app.app_context():
-                    return JOBS[name](*args)
+                    return self.jobs[name](*args)
             except Exception as error:  # a job must never kill its worker
                 log.exception("job %s%r failed (attempt %d/%d)", name, args, attempt, self.retries)
                 if attempt == self.retries:
@@ -160,7 +174,7 @@ class JobRunner:
         members = connection.smembers(pending)
         if not members:
             return None
-        result = JOBS[name](sorted(json.loads(member) for member in members))
+        result = self.jobs[name](sorted(json.loads(member) for member in members))
         connection.srem(pending, *members)
         return result
 
@@ -222,7 +236,8 @@ def run_job(name, args):
         from forum import create_app  # a worker started without `flask jobs worker`
 
         _worker_app = create_app()
+    runner = _worker_app.extensions["jobs"]
     with _worker_app.app_context():
-        if name in BATCHED:
-            return _worker_app.extensions["jobs"].run_pending_rq(name)
-        return JOBS[name](*args)
+        if name in runner.batched:
+            return runner.run_pending_rq(name)
+        return runner.jobs[name](*args)

@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from forum.config import ROOT
 from forum.extensions import db
 from forum.importer import import_lines
 from forum.models import Tag, User
+from forum.services.accounts import hash_password
 
 SEED_DIR = ROOT / "seed"
 DEMO_PASSWORD = "xutra2026"  # documented in the README; demo accounts only
@@ -28,7 +28,7 @@ def seed(seed_dir=SEED_DIR):
 
 def _seed_users(rows):
     existing = set(db.session.scalars(select(User.username)))
-    password_hash = generate_password_hash(DEMO_PASSWORD)
+    password_hash = hash_password(DEMO_PASSWORD)
     added = 0
     for row in rows:
         if row["username"] in existing:

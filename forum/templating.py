@@ -1,15 +1,14 @@
 """Jinja filters and globals: dates the Vietnamese way, thread URLs, the notification bell."""
 
 from flask import url_for
-from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale
+from flask_babel import format_decimal, format_timedelta
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from forum.dates import full_date
 from forum.markup import slugify
 from forum.models import utcnow
 from forum.services import notifications
-
-DATE_FORMATS = {"vi": "HH:mm, dd/MM/yyyy", "en": "MMM d, yyyy, HH:mm"}
 
 
 def thread_url(thread, **kwargs):
@@ -21,8 +20,16 @@ def post_url(post):
     return thread_url(post.thread, _anchor=anchor)
 
 
-def full_date(dt):
-    return format_datetime(dt, DATE_FORMATS.get(str(get_locale()), DATE_FORMATS["vi"]))
+def hit_url(hit, external=False):
+    """Where a search result leads: its thread, at the answer when the hit is an answer."""
+    anchor = f"post-{hit.answer_id}" if hit.answer_id else None
+    return url_for(
+        "questions.thread",
+        thread_id=hit.question_id,
+        slug=slugify(hit.title),
+        _anchor=anchor,
+        _external=external,
+    )
 
 
 def time_ago(dt):
@@ -75,7 +82,10 @@ def init_app(app):
         slug=slugify,
     )
     app.jinja_env.globals.update(
-        thread_url=thread_url, post_url=post_url, unread_notifications=unread_notifications
+        thread_url=thread_url,
+        post_url=post_url,
+        hit_url=hit_url,
+        unread_notifications=unread_notifications,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True

@@ -1,15 +1,22 @@
 """Fixtures: a fresh app and database per test (SQLite in memory, or TEST_DATABASE_URL),
-a client that keeps CSRF protection on and sends the token like a browser form, and helpers
-to make members and threads."""
+a client that keeps CSRF protection on and sends the token like a browser form, helpers
+to make members and threads, and seeded states built once per run (`snapshots`)."""
 
 import os
 import re
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from forum import create_app
 from forum.extensions import db
+from forum.indexing import search_engine
+from forum.models import User
 from forum.services import accounts, posts
 
 PASSWORD = "matkhau-an-toan"
@@ -50,13 +57,20 @@ def classifier_path(tmp_path_factory):
 
 
 @pytest.fixture
-def app(tmp_path, classifier_path):
+def app_overrides():
+    """Settings a test module gives its app (override this fixture), e.g. rate limits on."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, classifier_path, app_overrides):
     app = create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL", "sqlite://"),
             "MODERATION_CLASSIFIER_PATH": classifier_path,
+            **app_overrides,
         }
     )
     app.test_client_class = BrowserClient
@@ -70,6 +84,74 @@ def app(tmp_path, classifier_path):
         engine = app.extensions.get("search")
         if engine is not None:
             engine.close()
+
+
+class Snapshots:
+    """Seeded states (say, the seed's 99 threads, indexed) built by the first test that needs
+    each, then restored for the next ones from a copy of its database and search index: seeding
+    and indexing once per run, not once per test. SQLite only; on PostgreSQL every test builds
+    its own state, as before."""
+
+    def __init__(self, root):
+        self.root = root
+        self.made = {}  # (name, users made before) -> (folder, {key: (model, id)})
+
+    def restore_or_build(self, app, name, build):
+        """What `build()` returns (a dict of model objects), from the snapshot when there is one.
+        The users a test made before asking are part of the key: another set, another state."""
+        if db.engine.dialect.name != "sqlite":
+            return build()
+        key = (name, tuple(db.session.scalars(select(User.username).order_by(User.id))))
+        if key in self.made:
+            folder, refs = self.made[key]
+            self._restore(app, folder)
+            return {k: db.session.get(model, id_) for k, (model, id_) in refs.items()}
+        result = build()
+        folder = self.root / f"{name}-{len(self.made)}"
+        self._save(app, folder)
+        self.made[key] = (folder, {k: (type(v), v.id) for k, v in result.items()})
+        return result
+
+    def _save(self, app, folder):
+        db.session.commit()
+        _close_search(app)
+        folder.mkdir()
+        shutil.copytree(app.config["SEARCH_INDEX_PATH"], folder / "search")
+        with closing(sqlite3.connect(folder / "forum.db")) as target:
+            _with_raw_connection(lambda connection: connection.backup(target))
+        search_engine(app)  # open again, as the build left it
+
+    def _restore(self, app, folder):
+        db.session.commit()
+        _close_search(app)
+        index = Path(app.config["SEARCH_INDEX_PATH"])
+        shutil.rmtree(index, ignore_errors=True)
+        shutil.copytree(folder / "search", index)
+        with closing(sqlite3.connect(folder / "forum.db")) as source:
+            _with_raw_connection(source.backup)
+        db.session.expire_all()  # the test's users are re-read from the restored rows
+        search_engine(app)
+
+
+def _close_search(app):
+    engine = app.extensions.pop("search", None)
+    if engine is not None:
+        engine.close()  # its files are copied or replaced next
+
+
+def _with_raw_connection(action):
+    """Run action(sqlite3 connection) on the app's own connection (an in-memory database lives
+    only in the connection that made it; SQLAlchemy keeps one per thread)."""
+    connection = db.engine.raw_connection()
+    try:
+        action(connection.driver_connection)
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory):
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
 
 
 @pytest.fixture

@@ -1,6 +1,10 @@
 """Accounts: register, log in and out, stay logged in, change password, roles, API tokens."""
 
+from werkzeug.security import check_password_hash
+
+from forum import create_app
 from forum.models import ApiToken, User
+from forum.services import accounts
 from tests.conftest import PASSWORD
 
 
@@ -51,6 +55,21 @@ def test_wrong_password_is_refused_with_a_message(client, auth, member):
 def test_password_is_stored_with_a_modern_kdf(member):
     assert member.password_hash.startswith(("scrypt:", "pbkdf2:sha256:"))
     assert PASSWORD not in member.password_hash
+
+
+def test_tests_hash_cheaply_but_production_hashes_with_scrypt(member, tmp_path):
+    assert member.password_hash.startswith("pbkdf2:sha256:1$")  # TestConfig: one round
+    production = create_app(
+        {
+            "INSTANCE_PATH": str(tmp_path / "production"),
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        }
+    )
+    assert not production.testing
+    with production.app_context():
+        stored = accounts.hash_password(PASSWORD)
+    assert stored.startswith("scrypt:")
+    assert check_password_hash(stored, PASSWORD)
 
 
 def test_remember_me_cookie_keeps_member_logged_in(client, auth, member):

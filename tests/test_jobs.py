@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis
-import rq_crash_job  # noqa: F401  (registers crash_once)
+import rq_crash_job
 
 from forum import create_app, jobs
 from forum.extensions import db
@@ -30,7 +30,7 @@ def remember(value):
 @pytest.mark.parametrize("mode", ["inline", "thread"])
 def test_jobs_run_in_both_embedded_modes(app, mode):
     app.config["JOBS_MODE"] = mode
-    runner = jobs.JobRunner(app)
+    runner = jobs.JobRunner(app, [remember])
     done.clear()
     runner.enqueue("remember", 42)
     runner.drain()
@@ -40,7 +40,6 @@ def test_jobs_run_in_both_embedded_modes(app, mode):
 
 def test_a_failing_job_is_retried_then_kept_in_the_failed_list(app, monkeypatch):
     app.config["JOBS_MODE"] = "thread"
-    runner = jobs.JobRunner(app)
     monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
     attempts = []
 
@@ -49,6 +48,7 @@ def test_a_failing_job_is_retried_then_kept_in_the_failed_list(app, monkeypatch)
         attempts.append(1)
         raise RuntimeError("index is locked")
 
+    runner = jobs.JobRunner(app, [always_fails])
     runner.enqueue("always_fails")
     runner.drain()
     runner.stop()
@@ -63,7 +63,6 @@ def remember_batch(keys):
 
 def test_keys_enqueued_while_the_worker_is_busy_are_gathered_into_one_run(app):
     app.config["JOBS_MODE"] = "thread"
-    runner = jobs.JobRunner(app)
     release = threading.Event()
 
     @jobs.job
@@ -71,6 +70,7 @@ def test_keys_enqueued_while_the_worker_is_busy_are_gathered_into_one_run(app):
         release.wait(timeout=60)
         done.append("busy")
 
+    runner = jobs.JobRunner(app, [busy, remember_batch])
     done.clear()
     runner.enqueue("busy")
     for key in (3, 1, 2, 1):
@@ -85,13 +85,21 @@ def test_keys_enqueued_while_the_worker_is_busy_are_gathered_into_one_run(app):
 
 def test_a_batched_job_runs_at_once_inline(app):
     done.clear()
-    jobs.JobRunner(app).enqueue("remember_batch", 7)
+    jobs.JobRunner(app, [remember_batch]).enqueue("remember_batch", 7)
     assert done == [[7]]
 
 
 def test_unknown_jobs_are_refused(app):
     with pytest.raises(KeyError):
-        jobs.JobRunner(app).enqueue("no_such_job")
+        jobs.JobRunner(app, [remember]).enqueue("no_such_job")
+
+
+def test_the_app_registers_the_jobs_services_enqueue(app):
+    """Registration is explicit in create_app, not a side effect of importing a module."""
+    runner = app.extensions["jobs"]
+    assert {"follow_search_changes", "suggest_answers", "send_outbox"} <= set(runner.jobs)
+    assert {"follow_search_changes", "send_outbox"} <= runner.batched
+    assert "remember" not in runner.jobs  # marked with @job in this file, never registered
 
 
 # Redis/RQ ---------------------------------------------------------------------------------
@@ -126,6 +134,7 @@ def rq_settings(tmp_path, classifier_path, request):
 def rq_app(rq_settings):
     redis.Redis.from_url(REDIS_URL).flushdb()
     app = create_app(rq_settings)
+    app.extensions["jobs"].add(rq_crash_job.crash_once)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -169,7 +178,7 @@ def test_posts_wait_for_a_stopped_worker_and_are_indexed_when_it_starts(rq_app, 
     assert queue.count > 0  # nothing runs without a worker…
     for title in titles[2:]:
         posts.ask_question(member, title, "Mình cần hướng dẫn kích hoạt trên điện thoại.", "vneid")
-    index_runs = [job for job in queue.get_jobs() if job.args[0] == "index_threads"]
+    index_runs = [job for job in queue.get_jobs() if job.args[0] == "follow_search_changes"]
     assert len(index_runs) == 1  # four posts waiting: one index run will take them all
     run_worker(rq_settings)  # …until one starts
     assert queue.count == 0
@@ -190,7 +199,7 @@ def test_a_job_killed_mid_way_is_retried(rq_app, rq_settings, tmp_path):
 @needs_redis
 def test_jobs_that_keep_failing_are_replayed_by_retry_failed(rq_app, rq_settings):
     runner = rq_app.extensions["jobs"]
-    runner.enqueue("index_threads", 999_999_999)  # fine: nothing to index
+    runner.enqueue("follow_search_changes", 999_999_999)  # fine: a follower run of nothing
     runner.rq_queue().enqueue_call("forum.jobs.run_job", args=("no_such_job", []), retry=None)
     run_worker(rq_settings)
     assert runner.failed_registry().count == 1
@@ -210,6 +219,7 @@ def test_a_failed_batched_run_leaves_its_keys_for_the_retry(rq_app):
         if len(calls) == 1:
             raise RuntimeError("index is locked")
 
+    runner.add(flaky_batch)
     runner.enqueue("flaky_batch", 5)
     runner.enqueue("flaky_batch", 6)
     assert runner.rq_queue().count == 1

@@ -22,27 +22,32 @@ ZALO_ANSWER = (
 
 
 @pytest.fixture
-def past(member, other_member, make_user, make_thread):
+def past(app, snapshots, member, other_member, make_user, make_thread):
     """The seed's 99 threads, plus a past Zalo thread with an accepted answer and an unaccepted
-    one (similarity is only meaningful among many threads, as in a real forum)."""
-    seed()
-    sync_index()
-    thread = make_thread(member, title=ZALO_TITLE, body=ZALO_BODY, tags="zalo")
-    accepted = posts.post_answer(other_member, thread, ZALO_ANSWER)
-    plain = posts.post_answer(
-        make_user("nguoi_khac"),
-        thread,
-        "Bạn mở Zalo, bấm Quên mật khẩu, nhập số điện thoại và làm theo hướng dẫn.",
-    )
-    votes.vote(make_user("nguoi_bau"), plain, 1)
-    posts.accept_answer(member, accepted)
-    make_thread(
-        member,
-        title="Cách bón phân cho chè vụ xuân thế nào?",
-        body="Nhà mình trồng chè ở Tân Cương, muốn hỏi cách bón phân.",
-        tags="che",
-    )
-    return {"thread": thread, "accepted": accepted, "plain": plain}
+    one (similarity is only meaningful among many threads, as in a real forum). Built once per
+    run, then restored (see conftest.Snapshots)."""
+
+    def build():
+        seed()
+        sync_index()
+        thread = make_thread(member, title=ZALO_TITLE, body=ZALO_BODY, tags="zalo")
+        accepted = posts.post_answer(other_member, thread, ZALO_ANSWER)
+        plain = posts.post_answer(
+            make_user("nguoi_khac"),
+            thread,
+            "Bạn mở Zalo, bấm Quên mật khẩu, nhập số điện thoại và làm theo hướng dẫn.",
+        )
+        votes.vote(make_user("nguoi_bau"), plain, 1)
+        posts.accept_answer(member, accepted)
+        make_thread(
+            member,
+            title="Cách bón phân cho chè vụ xuân thế nào?",
+            body="Nhà mình trồng chè ở Tân Cương, muốn hỏi cách bón phân.",
+            tags="che",
+        )
+        return {"thread": thread, "accepted": accepted, "plain": plain}
+
+    return snapshots.restore_or_build(app, "past", build)
 
 
 @pytest.fixture
@@ -79,6 +84,66 @@ def test_suggestions_are_stored_after_asking_and_shown_only_to_the_asker(client,
     assert "Gợi ý tự động từ các câu trả lời cũ" in page and stored[0].answer.thread.title in page
     auth.logout()
     assert "Gợi ý tự động" not in client.get(f"/q/{thread.id}/{thread.slug}").get_data(as_text=True)
+
+
+def never_search(*args, **kwargs):
+    raise AssertionError("a page searched for suggestions instead of reading the stored ones")
+
+
+def test_none_found_is_stored_and_pages_only_read_it(
+    client, auth, member, make_thread, monkeypatch
+):
+    thread = make_thread(member)  # nothing on the forum to suggest from
+    db.session.refresh(thread)  # the job ran in its own session
+    assert suggestions.checked(thread) and suggestions.for_thread(thread) == []
+    monkeypatch.setattr(suggestions, "rank", never_search)
+    body = client.get(f"/api/v1/questions/{thread.id}/suggestions").get_json()
+    assert body == {"status": "ready", "message": None, "suggestions": []}
+    auth.login(member)
+    page = client.get(f"/q/{thread.id}/{thread.slug}")
+    assert page.status_code == 200
+    assert "Đang tìm câu trả lời gợi ý" not in page.get_data(as_text=True)
+
+
+def test_before_the_job_runs_pages_say_so_and_never_search(
+    app, client, auth, member, make_thread, monkeypatch
+):
+    # The job is queued but no worker has run it yet.
+    monkeypatch.setitem(app.extensions["jobs"].jobs, "suggest_answers", lambda thread_id: None)
+    thread = make_thread(member)
+    monkeypatch.setattr(suggestions, "rank", never_search)
+    body = client.get(f"/api/v1/questions/{thread.id}/suggestions").get_json()
+    assert body == {
+        "status": "pending",
+        "message": "Đang tìm câu trả lời gợi ý…",
+        "suggestions": [],
+    }
+    auth.login(member)
+    page = client.get(f"/q/{thread.id}/{thread.slug}").get_data(as_text=True)
+    assert "Đang tìm câu trả lời gợi ý…" in page
+    assert not suggestions.checked(thread)
+    monkeypatch.undo()
+    suggestions.suggest_answers(thread.id)  # the worker gets to it
+    assert suggestions.checked(thread)
+    body = client.get(f"/api/v1/questions/{thread.id}/suggestions").get_json()
+    assert body["status"] == "ready"
+
+
+def test_an_old_question_never_suggested_for_is_not_said_to_be_pending(
+    app, client, auth, member, make_thread, monkeypatch
+):
+    """Imported questions (and those asked before the job stored its runs) never get the job:
+    their asker is not told suggestions are coming."""
+    monkeypatch.setitem(app.extensions["jobs"].jobs, "suggest_answers", lambda thread_id: None)
+    thread = make_thread(member)
+    thread.created_at -= suggestions.PENDING_AT_MOST
+    db.session.commit()
+    monkeypatch.setattr(suggestions, "rank", never_search)
+    body = client.get(f"/api/v1/questions/{thread.id}/suggestions").get_json()
+    assert body == {"status": "ready", "message": None, "suggestions": []}
+    auth.login(member)
+    page = client.get(f"/q/{thread.id}/{thread.slug}").get_data(as_text=True)
+    assert "Đang tìm câu trả lời gợi ý" not in page
 
 
 def test_suggestions_never_come_from_hidden_or_deleted_posts(past, asker, moderator):
@@ -127,6 +192,7 @@ def test_not_relevant_ranks_a_suggestion_down_for_similar_questions(past, asker,
 def test_suggestions_api_and_feedback_api(client, past, asker):
     thread = ask_zalo(asker)
     body = client.get(f"/api/v1/questions/{thread.id}/suggestions").get_json()
+    assert body["status"] == "ready"
     first = body["suggestions"][0]
     assert past["accepted"].id in {s["answer_id"] for s in body["suggestions"]}
     assert first["passage"] and first["url"].endswith(f"/p/{first['answer_id']}")

@@ -4,6 +4,7 @@ import re
 import secrets
 import unicodedata
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -15,8 +16,21 @@ from forum.services.errors import NotFound, ValidationError
 from forum.services.validation import USERNAME_RE, validate_password
 from search.vietnamese import fold
 
-# Checked against when the username is unknown, so a login takes as long either way.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+# Checked against when the username is unknown, so a login takes as long either way: one per
+# hash method, made with the method the app hashes real passwords with.
+_DUMMY_HASHES = {}
+
+
+def hash_password(password):
+    """The stored hash of a password, with the configured method (scrypt; tests use a cheap one)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _dummy_hash():
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = hash_password("not-a-real-password")
+    return _DUMMY_HASHES[method]
 
 
 def find_user(username):
@@ -91,7 +105,7 @@ def register(username, password, email=None, display_name=None, role="member", p
         username=username,
         email=email,
         display_name=normalize_text(display_name)[:60] or None,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         role=role,
     )
     db.session.add(user)
@@ -103,7 +117,7 @@ def authenticate(username, password):
     """The user for these credentials, or None."""
     user = find_user(username or "")
     if user is None or user.is_placeholder:  # placeholders are claimed, never logged in to
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     return user if check_password_hash(user.password_hash, password or "") else None
 
@@ -115,7 +129,7 @@ def change_password(user, current_password, new_password):
     validate_password(errors, new_password or "", field="new_password")
     if errors:
         raise ValidationError(field_errors=errors)
-    user.password_hash = generate_password_hash(new_password)
+    user.password_hash = hash_password(new_password)
     user.session_version += 1  # logs out every other session
     db.session.commit()
 

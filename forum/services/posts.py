@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from forum import indexing, jobs
+from forum.dates import full_date
 from forum.extensions import db
 from forum.markup import normalize_text, render_markdown, render_plain, slugify
 from forum.models import Post, Revision, Thread, utcnow
@@ -21,7 +22,6 @@ from forum.services.validation import (
     validate_comment,
     validate_question,
 )
-from forum.templating import full_date
 
 
 def _require_poster(user):

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from cachetools import TTLCache
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 
 from forum.indexing import search_engine
-from forum.markup import slugify
 from forum.services.errors import ValidationError
 from search import MODES, SORTS
 
@@ -136,17 +135,6 @@ def similar_questions(text, limit=5, exclude=(), min_length=8):
             cache[text] = hits
     excluded = set(exclude)
     return [hit for hit in hits if hit.question_id not in excluded][:limit]
-
-
-def hit_url(hit, external=False):
-    anchor = f"post-{hit.answer_id}" if hit.answer_id else None
-    return url_for(
-        "questions.thread",
-        thread_id=hit.question_id,
-        slug=slugify(hit.title),
-        _anchor=anchor,
-        _external=external,
-    )
 
 
 def _int(args, name, default, low, high, errors):

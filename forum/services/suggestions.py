@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from forum import jobs, search_feed
@@ -31,6 +31,9 @@ ACCEPTED_BONUS = 0.25
 VOTES_BONUS = 0.10  # at 10 or more upvotes
 RECENCY_BONUS = 0.05  # fades over a year
 NOT_RELEVANT_PENALTY = 1.0  # times the closeness of the question it was called "not relevant" on
+# A question whose suggest_answers job has not run after this long will not get one (it was
+# imported, or asked before the job stored its runs): pages stop saying suggestions are coming.
+PENDING_AT_MOST = timedelta(days=1)
 FEEDBACK = ("solved", "not_relevant")
 
 
@@ -141,31 +144,52 @@ def best_passages(query, answers, encoder):
 
 
 def ensure_for_thread(thread):
-    """The suggestions stored for a question, computed once (right after posting)."""
-    stored = for_thread(thread)
-    if stored or db.session.scalar(select(func.count()).where(Suggestion.thread_id == thread.id)):
-        return stored
-    question = thread.question
-    candidates = rank(thread.title, plain_text(question.body_html), exclude_thread_id=thread.id)
-    for position, candidate in enumerate(candidates, start=1):
-        db.session.add(
-            Suggestion(
-                thread_id=thread.id,
-                answer_id=candidate.answer.id,
-                rank=position,
-                score=round(candidate.score, 4),
-                passage=candidate.passage,
-            )
-        )
-    db.session.commit()
+    """The suggestions stored for a question, computed once if the job has not run yet. Jobs
+    only (and scripts): pages read `for_thread` and `checked`, and never search."""
+    if thread.suggestions_checked_at is None:
+        _compute(thread)
     return for_thread(thread)
+
+
+def _compute(thread):
+    """Rank and store the best past answers, and that the search ran, even when it found none
+    (so nothing looks again)."""
+    question = thread.question
+    existing = set(
+        db.session.scalars(select(Suggestion.answer_id).where(Suggestion.thread_id == thread.id))
+    )
+    if not existing:  # suggestions stored before the checked time existed are kept as they are
+        candidates = rank(thread.title, plain_text(question.body_html), exclude_thread_id=thread.id)
+        for position, candidate in enumerate(candidates, start=1):
+            db.session.add(
+                Suggestion(
+                    thread_id=thread.id,
+                    answer_id=candidate.answer.id,
+                    rank=position,
+                    score=round(candidate.score, 4),
+                    passage=candidate.passage,
+                )
+            )
+    thread.suggestions_checked_at = utcnow()
+    db.session.commit()
 
 
 @jobs.job
 def suggest_answers(thread_id):
+    """Run once after a question is posted: stores its suggestions, or that there are none."""
     thread = db.session.get(Thread, thread_id)
     if thread is not None and thread.question is not None:
         ensure_for_thread(thread)
+
+
+def checked(thread):
+    """Whether the suggest_answers job has run for this question (found something or not)."""
+    return thread.suggestions_checked_at is not None
+
+
+def pending(thread):
+    """Whether suggestions are still to come: the job is queued for a question just asked."""
+    return not checked(thread) and utcnow() - thread.created_at < PENDING_AT_MOST
 
 
 def for_thread(thread):

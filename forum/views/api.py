@@ -19,8 +19,8 @@ from forum.services import (
     tags,
 )
 from forum.services.errors import PermissionDenied, PersonalData, ServiceError, ValidationError
-from forum.templating import thread_url
-from forum.views.helpers import get_thread, page_arg
+from forum.templating import hit_url, thread_url
+from forum.views.helpers import costly_limit, get_thread, page_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -170,6 +170,7 @@ def create_answer(thread_id):
 
 
 @bp.get("/search")
+@costly_limit("search")
 def search():
     query = searching.parse(request.args)
     results = searching.run(query) if query.q else None
@@ -182,7 +183,7 @@ def search():
                 "title": hit.title,
                 "snippet": hit.snippet_html,
                 "score": round(hit.score, 6),
-                "url": searching.hit_url(hit, external=True),
+                "url": hit_url(hit, external=True),
                 "tags": list(hit.tags),
                 "answer_count": hit.answer_count,
                 "has_accepted": hit.has_accepted,
@@ -199,6 +200,7 @@ def search():
 
 
 @bp.get("/questions/similar")
+@costly_limit("similar")
 def similar_questions():
     limit = request.args.get("limit", 5, type=int)
     if not 1 <= limit <= 10:
@@ -209,7 +211,7 @@ def similar_questions():
             {
                 "id": hit.question_id,
                 "title": hit.title,
-                "url": searching.hit_url(hit, external=True),
+                "url": hit_url(hit, external=True),
                 "answer_count": hit.answer_count,
                 "has_accepted_answer": hit.has_accepted,
                 "score": round(hit.score, 6),
@@ -235,6 +237,7 @@ def suggestion_json(answer, passage, score, **extra):
 
 
 @bp.post("/questions/assist")
+@costly_limit("assist")
 def assist_draft():
     """Advice, tags, similar questions and suggested answers for a draft; stores nothing."""
     data = json_body("title")
@@ -249,7 +252,7 @@ def assist_draft():
             {
                 "id": h.question_id,
                 "title": h.title,
-                "url": searching.hit_url(h, external=True),
+                "url": hit_url(h, external=True),
                 "answer_count": h.answer_count,
                 "has_accepted_answer": h.has_accepted,
                 "score": round(h.score, 4),
@@ -274,12 +277,17 @@ def personal_data_check():
 
 @bp.get("/questions/<int:thread_id>/suggestions")
 def question_suggestions(thread_id):
+    """What the suggest_answers job stored. "pending" (and no search here) while the job of a
+    question just asked has not run; "ready" once nothing more is coming."""
     thread = get_thread(thread_id, g.api_user)
+    pending = suggestions.pending(thread)
     return {
+        "status": "pending" if pending else "ready",
+        "message": _("Đang tìm câu trả lời gợi ý…") if pending else None,
         "suggestions": [
             suggestion_json(s.answer, s.passage, s.score, id=s.id, feedback=s.feedback)
-            for s in suggestions.ensure_for_thread(thread)
-        ]
+            for s in suggestions.for_thread(thread)
+        ],
     }
 
 

@@ -152,8 +152,10 @@ def render_thread(thread, answer_form=None, errors=None, status=200, comment_for
             errors=errors or {},
             # {"post_id", "body", "errors", "privacy"} of a comment that could not be posted
             comment_form=comment_form or {},
-            # Suggested past answers are for the asker, computed once right after posting.
-            suggested=suggestions.ensure_for_thread(thread) if is_asker else [],
+            # Suggested past answers are for the asker, stored by a job right after posting:
+            # the page only reads them, and says so while the job has not run yet.
+            suggested=suggestions.for_thread(thread) if is_asker else [],
+            suggestions_pending=is_asker and suggestions.pending(thread),
             draft=drafting.for_thread(thread) if is_asker else None,
             solved=browse.solved_state(thread),
         ),

@@ -11,6 +11,7 @@ from forum.permissions import is_moderator
 from forum.services import password_reset, posts, review, screening
 from forum.services.errors import ServiceError, ValidationError
 from forum.templating import post_url
+from forum.urls import reset_password_url
 from forum.views.helpers import get_post, safe_next
 
 bp = Blueprint("review", __name__)
@@ -114,7 +115,7 @@ def reset_link(user_id):
     return render_template(
         "review/reset_link.html",
         user=user,
-        url=password_reset.reset_url(token),
+        url=reset_password_url(token),
         lifetime_days=password_reset.LIFETIME["moderator"].days,
     )
 

@@ -5,12 +5,14 @@ from flask import Blueprint, render_template, request
 from forum.indexing import index_ready
 from forum.services import searching, tags
 from forum.services.errors import ValidationError
+from forum.views.helpers import costly_limit
 
 bp = Blueprint("search", __name__)
 PER_PAGE = 10
 
 
 @bp.route("/search")
+@costly_limit("search")
 def page():
     try:
         query = searching.parse(request.args, default_limit=PER_PAGE)
@@ -34,5 +36,4 @@ def page():
         tags=tags.popular_tags(40),
         tag_names=tags.names_for(hit.tags for hit in results.hits) if results else {},
         index_ready=index_ready(),
-        hit_url=searching.hit_url,
     )
