@@ -107,8 +107,9 @@ def main(argv=None) -> int:
         with node_a.app_context():
             db.engine.dispose()
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"asked on A, found on B with B's follower running: p50 {statistics.median(delays):.2f} s,"
-          f" max {max(delays):.2f} s over {len(delays)} questions (target: within 10 s)")
+    print(f"asked on A, found on B with B's follower running: "
+          f"p50 {statistics.median(delays):.2f} s, max {max(delays):.2f} s "
+          f"over {len(delays)} questions (target: within 10 s)")
     return 0
 
 
