@@ -1,5 +1,6 @@
 """What goes into the search library (SearchDocument) and what comes out (Hit, SearchResults)."""
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -31,7 +32,9 @@ class SearchDocument:
         if self.created_at.tzinfo is None:
             raise ValueError("created_at must be timezone-aware")
 
-    @property
+    # Cached: a sync of 400k documents asks each for its hashes several times, and the text hash
+    # splits the whole body into passages. (A frozen dataclass keeps a __dict__ for this.)
+    @functools.cached_property
     def content_hash(self) -> str:
         """Changes whenever anything the index stores changes."""
         parts = [
@@ -49,7 +52,7 @@ class SearchDocument:
         ]
         return digest("\x1f".join(parts))
 
-    @property
+    @functools.cached_property
     def text_hash(self) -> str:
         """Changes only when the embedded text changes, so votes never cause re-embedding."""
         return digest("\x1f".join(self.passages()))
