@@ -135,6 +135,8 @@ class _WhooshView:
         return [(hit.docnum, float(hit.score)) for hit in results], len(results)
 
     def _column(self, name: str, keys: Sequence[int]) -> list[int]:
+        if not keys:
+            return []  # an empty index's reader has no columns
         column = self.searcher.reader().column_reader(name)
         return [int(column[docnum]) for docnum in keys]
 

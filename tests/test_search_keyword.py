@@ -130,6 +130,11 @@ def test_collapsed_results_reach_past_a_thread_with_many_better_answers(empty_in
     assert len(ids) == 2 and set(ids) <= {"q:40", "q:41", "q:42"}
 
 
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_an_empty_index_finds_nothing_even_collapsed(empty_index, newest_first):
+    assert search(empty_index, "chè", collapse=True, newest_first=newest_first) == ([], 0)
+
+
 def test_newest_first_requires_every_word(index):
     ids, total = search(index, "điện thoại", newest_first=True)
     assert ids == ["q:4", "q:2"]
