@@ -148,8 +148,10 @@ class _WhooshView:
 
     def thread_count(self, keyword_query: KeywordQuery) -> int:
         mask = filter_query(keyword_query.filters, keyword_query.required_words)
-        docnums = self.searcher.search(ranking_query(keyword_query), filter=mask, limit=None)
-        return len(set(self.threads([hit.docnum for hit in docnums])))
+        matches = self.searcher.search(
+            ranking_query(keyword_query), filter=mask, limit=None, scored=False
+        )
+        return len(set(self.threads([hit.docnum for hit in matches])))
 
     def documents(self, keys):
         return [
