@@ -106,12 +106,13 @@ def open_keyword_index(directory: Path, engine: str) -> KeywordStore:
 
 
 class LocalIndex:
-    """An index directory: the keyword index (keyword/: Whoosh; tantivy/: tantivy), the passage
-    vectors (faiss/: faiss indexes, the default; or vectors/: numpy snapshot and log), the
-    restorer's file, and a lock file for writers in other processes on the same machine.
+    """An index directory: the keyword index (whoosh/ or tantivy/), the passage vectors (faiss/:
+    faiss indexes, the default; or vectors/: numpy snapshot and log), the restorer's file, and
+    a lock file for writers in other processes on the same machine.
 
     Each engine has a folder of its own, so switching engines starts a fresh keyword index
-    (sync fills it) and keeps the vectors."""
+    (sync fills it) and keeps the vectors. (keyword/ held the Whoosh index of the numpy ranker,
+    whose schema differs: it is no longer read, and may be deleted.)"""
 
     def __init__(
         self,
@@ -139,7 +140,7 @@ class LocalIndex:
 
     @staticmethod
     def keyword_dir(index_dir: Path, engine: str) -> Path:
-        return Path(index_dir) / ("keyword" if engine == "whoosh" else engine)
+        return Path(index_dir) / engine
 
     def open_vectors(self, space: str) -> VectorStore:
         if self.vector_store == "numpy":

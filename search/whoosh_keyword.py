@@ -135,6 +135,8 @@ class _WhooshView:
         return [(hit.docnum, float(hit.score)) for hit in results], len(results)
 
     def _column(self, name: str, keys: Sequence[int]) -> list[int]:
+        if not keys:
+            return []  # an empty index's reader has no columns
         column = self.searcher.reader().column_reader(name)
         return [int(column[docnum]) for docnum in keys]
 
@@ -146,8 +148,10 @@ class _WhooshView:
 
     def thread_count(self, keyword_query: KeywordQuery) -> int:
         mask = filter_query(keyword_query.filters, keyword_query.required_words)
-        docnums = self.searcher.search(ranking_query(keyword_query), filter=mask, limit=None)
-        return len(set(self.threads([hit.docnum for hit in docnums])))
+        matches = self.searcher.search(
+            ranking_query(keyword_query), filter=mask, limit=None, scored=False
+        )
+        return len(set(self.threads([hit.docnum for hit in matches])))
 
     def documents(self, keys):
         return [

@@ -130,6 +130,11 @@ def test_collapsed_results_reach_past_a_thread_with_many_better_answers(empty_in
     assert len(ids) == 2 and set(ids) <= {"q:40", "q:41", "q:42"}
 
 
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_an_empty_index_finds_nothing_even_collapsed(empty_index, newest_first):
+    assert search(empty_index, "chè", collapse=True, newest_first=newest_first) == ([], 0)
+
+
 def test_newest_first_requires_every_word(index):
     ids, total = search(index, "điện thoại", newest_first=True)
     assert ids == ["q:4", "q:2"]
@@ -220,3 +225,14 @@ def test_a_collapsed_total_past_the_exact_limit_is_a_close_estimate(tmp_path, mo
     keyword.write(delete=[], add=threads + answers)
     _ids, total = search(keyword, "chè", collapse=True)
     assert total == pytest.approx(200, rel=0.05)
+
+
+def test_ids_only_matches_name_every_kind_of_doc_id(place):
+    keyword = place.keyword_index()
+    keyword.write(delete=[], add=[doc("q:7", "Chè"), doc("a:12", "Chè", question_id=7),
+                                  replace(doc("q:8", "Chè"), doc_id="q:8-copy")])
+    terms = QueryTerms.from_phrases(phrases("chè"), typed_with_diacritics=True)
+    matches, _total = keyword.search(terms, Filters(), limit=10, with_documents=False)
+    assert {m.doc_id for m in matches} == {"q:7", "a:12", "q:8-copy"}
+    assert keyword.filtered_doc_ids(Filters()) == {"q:7", "a:12", "q:8-copy"}
+    keyword.close()
