@@ -56,7 +56,6 @@ class SearchEngine:
         refresh_seconds: float = 1.0,
         restorer_save_every: int = 500,
         blas_threads: int | None = 1,
-        posting_cache_mb: int | None = None,
     ):
         """`index` is a directory (a LocalIndex with Whoosh) or a backend (LocalIndex with
         keyword_engine="tantivy" for large forums). `embeddings`, if given, is asked for
@@ -65,8 +64,7 @@ class SearchEngine:
         blas_threads sets numpy's BLAS thread count for the whole process, like the
         encoder's torch_threads: vector search is one matrix-vector product, and on a small
         shared machine one thread per request is both faster and steadier (at 100k passages
-        under load, p50/p95 16/24 ms with one thread, 20/36 ms with two). None leaves it.
-        posting_cache_mb is ignored: the engines keep no posting cache of ours any more."""
+        under load, p50/p95 16/24 ms with one thread, 20/36 ms with two). None leaves it."""
         if blas_threads is not None:
             threadpoolctl.threadpool_limits(blas_threads, user_api="blas")
         if isinstance(index, str | Path):
