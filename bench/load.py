@@ -88,12 +88,6 @@ def parse_args(argv):
     parser.add_argument("--writers-duration", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds of mixed load first")
     parser.add_argument(
-        "--startup-sync",
-        action="store_true",
-        help="let each worker check the whole search index against the database "
-        "on its first request (the production default; minutes on 400k posts)",
-    )
-    parser.add_argument(
         "--mix",
         type=_mix,
         default=MIX,
@@ -101,6 +95,11 @@ def parse_args(argv):
         f"(default {','.join(f'{k}={v}' for k, v in MIX.items())})",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--query-encoder", choices=("onnx", "index"), default="onnx",
+        help="onnx: every query also pays the real int8 model (the index keeps its fake "
+        "vectors); index: the encoder the index was built with, alone",
+    )
     args = parser.parse_args(argv)
     if args.duration > 900 or args.writers_duration > 900:
         parser.error("runs are bounded to 900 s")
@@ -246,20 +245,28 @@ class Server:
             RATELIMIT_ENABLED="0",
             FORUM_COOKIE_SECURE="0",
             ACCESS_LOG=str(self.access_log),
-            BENCH_SEARCH_SYNC_ON_START="1" if args.startup_sync else "0",
             HF_HUB_OFFLINE="1",
             GUNICORN_CMD_ARGS="--access-logformat '%(s)s %(D)s %(m)s %(U)s?%(q)s'",
         )
         env.pop("REDIS_URL", None)  # jobs in a thread of each worker, limits off: no Redis
         if manifest.get("search_encoder"):
             env["BENCH_SEARCH_ENCODER"] = manifest["search_encoder"]
-        env["SEARCH_BACKEND"] = manifest.get("search_backend", "whoosh")
+        env["SEARCH_ENGINE"] = manifest.get("search_engine", "whoosh")
         command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
                    "--pythonpath", "bench", "load_lib.wsgi:app"]  # fmt: skip
+        if args.query_encoder == "onnx":
+            env["BENCH_QUERY_ENCODER"] = "onnx"
         self.log_handle = open(self.error_log, "w")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log_handle, stderr=subprocess.STDOUT
         )
+        # The node's index follower, as make serve runs it: the web workers only read.
+        follower_env = dict(env, SEARCH_ENCODER=manifest.get("search_encoder") or "auto")
+        self.follower = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "flask"), "--app", "forum", "search", "follow",
+             "--poll", "0.5"],
+            cwd=ROOT, env=follower_env, stdout=self.log_handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
         self.port = args.port
 
     def wait_ready(self, timeout=120):
@@ -307,8 +314,8 @@ class Server:
         ]
 
     def cpu_seconds(self):
-        """CPU time of the master and its live workers (a recycled worker's time is lost)."""
-        pids = [self.process.pid] + self.worker_pids()
+        """CPU time of the master, its live workers and the follower."""
+        pids = [self.process.pid, self.follower.pid] + self.worker_pids()
         total = 0.0
         for pid in pids:
             try:
@@ -353,13 +360,14 @@ class Server:
         return sizes
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in (self.process, self.follower):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=40)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         self.log_handle.close()
 
 
@@ -706,7 +714,7 @@ def main(argv=None):
     print(f"code: {code_version()}")
     print(
         f"gunicorn: {args.workers} workers x {args.threads} threads, jobs {args.jobs_mode}, "
-        f"start-up index check {'on' if args.startup_sync else 'off'}, port {args.port}"
+        f"port {args.port}"
     )
     server = Server(args, manifest)
     summary = {}

@@ -36,7 +36,7 @@ def serve_demo(folder):
     app = create_app({
         "INSTANCE_PATH": str(folder / "instance"),
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'forum.db'}",
-        "SEARCH_ENCODER": "fake", "SEARCH_SYNC_ON_START": False, "JOBS_MODE": "inline",
+        "SEARCH_ENCODER": "fake", "SEARCH_FOLLOW_IN_PROCESS": True, "JOBS_MODE": "inline",
         "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False, "MODERATION_ENABLED": False,
     })  # fmt: skip

@@ -71,7 +71,6 @@ def production_app(instance: str | Path, models_path: str | Path | None = None):
             "MODELS_PATH": str(
                 models_path or os.environ.get("MODELS_PATH") or ROOT / "instance" / "models"
             ),
-            "SEARCH_SYNC_ON_START": False,  # no forum content to index
             "RATELIMIT_ENABLED": False,  # thousands of checks from one token
             "JOBS_MODE": "inline",
         }

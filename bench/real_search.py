@@ -14,7 +14,7 @@ The dev files are read where they are and never copied; the forum (database, ind
 is kept in bench/out/ and reused on the next run with the same corpus.
 
     python bench/real_search.py [--questions 120] [--distractors 480 | --full] [--seed 0]
-        [--rebuild-keyword] [--no-suggestions] [--json FILE]
+        [--engine whoosh|tantivy] [--rebuild-keyword] [--no-suggestions] [--json FILE]
 """
 
 import argparse
@@ -108,13 +108,13 @@ def import_threads(threads) -> None:
             "answers": [{"body": thread["answer"], "author": "thanh_vien_tra_loi",
                          "created_at": "2025-06-01T09:00:00+07:00", "accepted": True}],
         }, ensure_ascii=False))
-    report = import_lines(lines)
+    report = import_lines(lines, create_authors=True)  # the two bench members, made once
     if report.errors:
         print(f"import: {len(report.errors)} lines refused, first: {report.errors[0]}")
     print(f"import: {report.imported} threads imported, {report.skipped_existing} already there")
 
 
-def make_app(instance: Path, model: str):
+def make_app(instance: Path, model: str, engine: str = "whoosh"):
     from forum import create_app
 
     instance.mkdir(parents=True, exist_ok=True)
@@ -123,8 +123,9 @@ def make_app(instance: Path, model: str):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'forum.db'}",
         "MODELS_PATH": os.environ.get("MODELS_PATH", str(ROOT / "instance" / "models")),
         "SEARCH_MODEL": model,
+        "SEARCH_ENGINE": engine,
         "JOBS_MODE": "inline",
-        "SEARCH_SYNC_ON_START": False,
+        "SEARCH_FOLLOW_IN_PROCESS": True,
         "RATELIMIT_ENABLED": False,
     })
 
@@ -262,10 +263,14 @@ def drop_keyword_index(app) -> None:
     """Forget the keyword index only: the next sync re-analyses every post, reusing vectors."""
     import shutil
 
+    from search.backends import LocalIndex
+
     engine = app.extensions.pop("search", None)
     if engine is not None:
         engine.close()
-    shutil.rmtree(Path(app.config["SEARCH_INDEX_PATH"]) / "keyword", ignore_errors=True)
+    index_dir = Path(app.config["SEARCH_INDEX_PATH"])
+    shutil.rmtree(LocalIndex.keyword_dir(index_dir, app.config["SEARCH_ENGINE"]),
+                  ignore_errors=True)
 
 
 def measure(args) -> dict:
@@ -279,13 +284,15 @@ def measure(args) -> dict:
     queries, threads = build_corpus(source, args.questions, distractors, args.seed)
     name = f"real-{args.seed}-{len(queries)}-{len(threads)}-{args.model}"
     instance = ROOT / "bench" / "out" / name
-    app = make_app(instance, args.model)
+    # Both engines share the instance (database, vectors); each has its own keyword folder.
+    app = make_app(instance, args.model, args.engine)
     from flask_migrate import upgrade
 
     from forum.extensions import db
     from forum.indexing import search_engine, sync_index
 
-    figures = {"questions": len(queries), "threads": len(threads), "seed": args.seed}
+    figures = {"questions": len(queries), "threads": len(threads), "seed": args.seed,
+               "engine": args.engine}
     with app.app_context():
         upgrade()
         import_threads(threads)
@@ -315,7 +322,8 @@ def measure(args) -> dict:
 
 def print_table(figures: dict) -> None:
     print(f"\nReal questions (ViCoV19QA dev), {figures['questions']} questions over "
-          f"{figures['threads']} threads, sample seed {figures['seed']}: recall@10 / MRR@10")
+          f"{figures['threads']} threads, sample seed {figures['seed']}, keyword engine "
+          f"{figures.get('engine', 'whoosh')}: recall@10 / MRR@10")
     print(f"{'':<24}{'as typed':>16}{'without diacritics':>22}")
     for mode in MODES:
         typed, folded = figures[f"{mode}/typed"], figures[f"{mode}/folded"]
@@ -340,6 +348,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="all 3,500 train answers as distractors")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default="auto")
+    p.add_argument("--engine", choices=("whoosh", "tantivy"), default="whoosh",
+                   help="the keyword engine (SEARCH_ENGINE)")
     p.add_argument("--rebuild-keyword", action="store_true",
                    help="rebuild the keyword index (keeps stored vectors), after analysis changes")
     p.add_argument("--no-suggestions", action="store_true")

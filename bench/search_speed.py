@@ -1,9 +1,7 @@
-"""Speed of the search library on a synthetic Vietnamese forum, on either backend.
+"""Speed of the search library on a synthetic Vietnamese forum, on either keyword engine.
 
-    nice .venv/bin/python bench/search_speed.py --n 10000
-    nice .venv/bin/python bench/search_speed.py            # 100k posts, about 10 minutes
-    nice .venv/bin/python bench/search_speed.py --backend postgres \
-        --database-url postgresql://postgres@127.0.0.1:5432/xutra_test   # schema search_bench
+    nice .venv/bin/python bench/search_speed.py --n 10000                  # Whoosh
+    nice .venv/bin/python bench/search_speed.py --engine tantivy           # 100k posts
 
 Prints: index build time, size on disk, memory, embedding rate of the real model, query
 latency per mode (query encoding included, model warm, 1 torch thread), and re-index times.
@@ -31,14 +29,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from search.backends import RESTORER_FILE  # noqa: E402
+from search.backends import RESTORER_FILE, LocalIndex  # noqa: E402
 from search.documents import SearchDocument  # noqa: E402
 from search.encoders import SentenceTransformerEncoder  # noqa: E402
 from search.engine import SearchEngine  # noqa: E402
-from search.postgres import PostgresBackend  # noqa: E402
 from search.vietnamese import fold  # noqa: E402
-
-LOCAL_DATABASE = "postgresql://postgres@127.0.0.1:5432/xutra_test"
 
 # Words of the forum's topics, comma-separated; most are two-syllable compounds.
 TOPIC_WORDS = {
@@ -367,17 +362,16 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
-class WhooshPlace:
-    """An index directory (a temporary one unless given)."""
+class LocalPlace:
+    """An index directory (a temporary one unless given), keyword index on one engine."""
 
-    name = "whoosh"
-
-    def __init__(self, index_dir: Path | None):
+    def __init__(self, index_dir: Path | None, engine: str):
+        self.name = engine
         self.temporary = index_dir is None
         self.index_dir = index_dir or Path(tempfile.mkdtemp(prefix="search-bench-"))
 
     def open(self, encoder) -> SearchEngine:
-        return SearchEngine(self.index_dir, encoder)
+        return SearchEngine(LocalIndex(self.index_dir, keyword_engine=self.name), encoder)
 
     def sizes(self) -> dict[str, int]:
         parts = self.index_dir.iterdir()
@@ -386,52 +380,12 @@ class WhooshPlace:
         return sizes
 
     def drop_keyword_index(self) -> None:
-        shutil.rmtree(self.index_dir / "keyword")
+        shutil.rmtree(LocalIndex.keyword_dir(self.index_dir, self.name))
         (self.index_dir / RESTORER_FILE).unlink()
 
     def clean_up(self) -> None:
         if self.temporary:
             shutil.rmtree(self.index_dir, ignore_errors=True)
-
-
-class PostgresPlace:
-    """A schema of its own (search_bench), dropped first and at the end."""
-
-    name = "postgres"
-
-    def __init__(self, url: str, schema: str):
-        self.url = url
-        self.schema = schema
-        PostgresBackend(url, schema=schema).drop()
-
-    def open(self, encoder) -> SearchEngine:
-        return SearchEngine(PostgresBackend(self.url, schema=self.schema), encoder)
-
-    def _execute(self, query: str) -> list[tuple]:
-        backend = PostgresBackend(self.url, schema=self.schema)
-        try:
-            with backend.pool.connection() as conn:
-                cursor = conn.execute(query)
-                return cursor.fetchall() if cursor.description else []
-        finally:
-            backend.close()
-
-    def sizes(self) -> dict[str, int]:
-        rows = self._execute(
-            f"SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
-            f" JOIN pg_namespace n ON n.oid = c.relnamespace"
-            f" WHERE n.nspname = '{self.schema}' AND c.relkind = 'r'"
-        )
-        return dict(rows)
-
-    def drop_keyword_index(self) -> None:
-        self._execute(
-            f"TRUNCATE {self.schema}.documents, {self.schema}.postings, {self.schema}.segments;"
-            f" UPDATE {self.schema}.state SET restorer = NULL"
-        )
-
-    def clean_up(self) -> None:
-        PostgresBackend(self.url, schema=self.schema).drop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -441,14 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=512, help="passages the real model embeds")
     parser.add_argument("--model", default="auto", help="search model setting (auto, path, name)")
     parser.add_argument("--models-dir", type=Path, default=Path("instance/models"))
-    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
-    parser.add_argument("--index-dir", type=Path, help="whoosh: default a temporary folder")
-    parser.add_argument("--database-url", default=LOCAL_DATABASE, help="postgres: the server")
-    parser.add_argument("--schema", default="search_bench", help="postgres: dropped, then used")
+    parser.add_argument("--engine", choices=("whoosh", "tantivy"), default="whoosh",
+                        help="the keyword engine")
+    parser.add_argument("--index-dir", type=Path, help="default a temporary folder")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    figures: dict = {"posts": args.n, "backend": args.backend}
+    figures: dict = {"posts": args.n, "engine": args.engine}
 
     def report(label: str, value: str) -> None:
         print(f"{label:<46} {value}", flush=True)
@@ -470,11 +423,8 @@ def main(argv: list[str] | None = None) -> int:
            f"{len(sample_texts) / seconds:.1f} passages/s over {len(sample_texts)} passages")
     bulk = SampledEncoder(encoder, dict(zip(sample_texts, vectors, strict=True)), vectors.shape[1])
 
-    if args.backend == "whoosh":
-        place = WhooshPlace(args.index_dir)
-    else:
-        place = PostgresPlace(args.database_url, args.schema)
-    report("backend", place.name)
+    place = LocalPlace(args.index_dir, args.engine)
+    report("keyword engine", place.name)
     try:
         engine = place.open(bulk)
         sync, seconds = timed(engine.sync, docs)
@@ -488,17 +438,11 @@ def main(argv: list[str] | None = None) -> int:
         report("size on disk", ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sizes.items()))
 
         engine, seconds = timed(place.open, bulk)
-        warmed, warm_seconds = timed(engine.keyword.warm)
-        figures["open_seconds"], figures["warm_seconds"] = seconds, warm_seconds
-        report("open an existing index, then warm", f"{seconds:.1f} s + {warm_seconds:.1f} s "
-               f"({warmed} frequent terms' postings read)")
+        figures["open_seconds"] = seconds
+        report("open an existing index", f"{seconds:.1f} s")
         figures["rss_mb"] = rss_mb()
         report("memory (RSS, this process, model loaded)", f"{rss_mb():.0f} MB "
                f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
-        vectors_mb = engine.vectors._memory._matrix.vectors.nbytes / 1e6
-        postings_mb = engine.keyword._postings._bytes / 1e6
-        figures["vectors_mb"], figures["cached_postings_mb"] = vectors_mb, postings_mb
-        report("in memory: vectors, cached postings", f"{vectors_mb:.0f} MB, {postings_mb:.0f} MB")
 
         engine.search("khởi động")  # first-call costs outside the timings
         figures["latency_ms"] = {}

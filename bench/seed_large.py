@@ -624,12 +624,12 @@ def main(argv=None):
         return time.perf_counter()
 
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
-    print(f"search backend: {os.environ.get('SEARCH_BACKEND', 'whoosh')} (SEARCH_BACKEND)")
+    print(f"search engine: {os.environ.get('SEARCH_ENGINE', 'whoosh')} (SEARCH_ENGINE)")
     print(f"instance: {instance}")
     prepare_database(url, instance, args.reset)
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "SEARCH_ENCODER": "fake",
-        "SEARCH_SYNC_ON_START": False, "JOBS_MODE": "inline", "RATELIMIT_ENABLED": False,
+        "SEARCH_FOLLOW_IN_PROCESS": True, "JOBS_MODE": "inline", "RATELIMIT_ENABLED": False,
     })  # fmt: skip
     with app.app_context():
         flask_migrate.upgrade()
@@ -686,8 +686,8 @@ def main(argv=None):
     manifest = {
         "database_url": url,
         "search_encoder": "fake" if args.index == "keyword" else None,
-        # whoosh, or postgres when SEARCH_BACKEND=postgres is in the environment
-        "search_backend": app.config["SEARCH_BACKEND"],
+        # the keyword engine: whoosh, or tantivy (SEARCH_ENGINE, tantivy with PostgreSQL)
+        "search_engine": app.config["SEARCH_ENGINE"],
         "password": BENCH_PASSWORD,
         "users": args.users,
         "questions": args.questions,
@@ -696,11 +696,6 @@ def main(argv=None):
     index_note = "no search index (--index none)"
     if args.index == "keyword":
         if args.index_from:
-            if app.config["SEARCH_BACKEND"] != "whoosh":
-                raise SystemExit(
-                    "--index-from copies a Whoosh index directory; "
-                    f"SEARCH_BACKEND is {app.config['SEARCH_BACKEND']}"
-                )
             shutil.rmtree(instance / "search", ignore_errors=True)
             shutil.copytree(args.index_from, instance / "search")
         with app.app_context():

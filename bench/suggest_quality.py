@@ -51,7 +51,7 @@ def main():
                 "SEARCH_ENCODER": encoder,
                 **({"SQLALCHEMY_DATABASE_URI": args.database_url} if args.database_url else {}),
                 "JOBS_MODE": "inline",
-                "SEARCH_SYNC_ON_START": False,
+                "SEARCH_FOLLOW_IN_PROCESS": True,
                 "RATELIMIT_ENABLED": False,
                 "MODELS_PATH": str(ROOT / "instance" / "models"),
             }

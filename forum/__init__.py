@@ -9,7 +9,7 @@ from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 
 import forum.pending_schema  # noqa: F401  (columns awaiting their migration; temporary)
-from forum import assets, cli, indexing, jobs, labels, permissions, templating
+from forum import assets, cli, indexing, jobs, labels, permissions, search_feed, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
@@ -134,12 +134,11 @@ def _load_user(login_id):
 
 def _init_services(app):
     app.extensions["jobs"] = jobs.JobRunner(app)
-    # Every background job, enqueued by its function's name (`jobs.enqueue("index_threads", id)`).
+    # Every background job, enqueued by its function's name (`jobs.enqueue("send_outbox", …)`).
     jobs.register(
         app,
         [
-            indexing.index_threads,
-            indexing.sync_search_index,
+            indexing.follow_search_changes,
             suggestions.suggest_answers,
             assistant.route_question,
             drafting.draft_answer,
@@ -148,8 +147,7 @@ def _init_services(app):
             screening.warm_moderation,
         ],
     )
-    if app.config["SEARCH_SYNC_ON_START"]:
-        indexing.sync_on_first_request(app)
+    search_feed.listen()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from rq import Worker
 from tqdm import tqdm
 
-from forum import cli_community, indexing, jobs, model_setup
+from forum import cli_community, indexing, jobs, model_setup, search_feed
 from forum.config import ROOT
 from forum.importer import import_lines
 from forum.models import ROLES
@@ -108,7 +108,7 @@ def seed_command(index):
     for line, message in report.errors:
         click.echo(f"seed line {line}: {message}", err=True)
     if index:
-        sync_and_report()
+        follow_and_report()
 
 
 @click.command("import")
@@ -144,9 +144,10 @@ def import_command(path, index, create_authors):
             f"`flask users reset-link NAME` lets one in): {', '.join(report.created_authors)}"
         )
     if index and report.imported:
-        sync_and_report()
+        follow_and_report()
     elif report.imported:
-        click.echo("not indexed: run `flask --app forum search reindex` to make them searchable")
+        click.echo("not indexed: run `flask --app forum search follow --once` (or leave it to "
+                   "the running follower) to make them searchable")
 
 
 search_cli = AppGroup("search", help="The search index.")
@@ -155,10 +156,30 @@ search_cli = AppGroup("search", help="The search index.")
 @search_cli.command("reindex")
 @click.option("--full", is_flag=True, help="Drop the index first (re-embeds everything).")
 def reindex(full):
-    """Make the search index equal to the database (re-embeds only changed text)."""
+    """Make this node's search index equal to the database (stored vectors are reused; only
+    text never embedded before is encoded)."""
     if full:
         indexing.drop_index()
     sync_and_report()
+
+
+@search_cli.command("follow")
+@click.option("--once", is_flag=True, help="Apply the changes waiting now, then exit.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between looks.")
+def follow(once, poll):
+    """Keep this node's search index in step with the database: apply each stored change, in
+    order, and remember how far (one follower per node; a new node builds its index first)."""
+    follower = search_feed.Follower(current_app._get_current_object())
+    if once:
+        follow_and_report(follower)
+        return
+    click.echo(f"following search changes into {follower.index_path} (Ctrl-C stops)")
+    try:
+        follower.run(poll_seconds=poll)
+    except search_feed.FollowerBusy as error:
+        raise click.ClickException(f"another follower is running for {error}") from error
+    except KeyboardInterrupt:
+        pass
 
 
 def _bar(total, description, unit):
@@ -167,14 +188,34 @@ def _bar(total, description, unit):
 
 
 def sync_and_report():
+    """Rebuild this node's index from the database, with progress bars."""
+    follower = search_feed.Follower(current_app._get_current_object())
+    report = _with_progress_bars(follower.rebuild)
+    click.echo(_sync_summary(report))
+
+
+def follow_and_report(follower=None):
+    """Apply the waiting search changes (building the index first on a new node)."""
+    follower = follower or search_feed.Follower(current_app._get_current_object())
+    try:
+        report = _with_progress_bars(follower.run_once)
+    except search_feed.FollowerBusy as error:
+        raise click.ClickException(f"another follower is running for {error}") from error
+    if report.rebuilt:
+        click.echo(_sync_summary(report.rebuilt) + " (built from the database)")
+    click.echo(f"search index: applied {report.applied_rows} changes ({report.threads} threads)")
+
+
+def _with_progress_bars(run):
     with (
         _bar(indexing.indexable_post_count(), "index: read", "doc") as read,
         _bar(None, "index: embed", "passage") as embedded,
     ):
-        report = indexing.sync_index(
-            on_document=lambda _doc: read.update(1), on_passages=embedded.update
-        )
-    click.echo(
+        return run(on_document=lambda _doc: read.update(1), on_passages=embedded.update)
+
+
+def _sync_summary(report):
+    return (
         f"search index: {report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged, {report.embedded_passages} passages embedded "
         f"in {report.seconds:.1f}s"

@@ -89,22 +89,20 @@ class Config:
     # torch, and web processes then never load torch), else torch. Or "onnx", "torch", "fake".
     SEARCH_ENCODER = "auto"
     SEARCH_ENCODER_THREADS = 1  # per encoding call; one request, one core
-    # Passage vectors of the Whoosh backend: "faiss" (exact below SEARCH_FAISS_IVF_THRESHOLD
+    # Passage vectors in the index folder: "faiss" (exact below SEARCH_FAISS_IVF_THRESHOLD
     # passages, an inverted-file index above, memory-mapped and shared by the processes of a
     # machine) or "numpy" (exact, in memory in every process).
     VECTOR_STORE = "faiss"
     SEARCH_FAISS_NPROBE = 16  # inverted lists searched per query: more is slower and closer
     SEARCH_FAISS_IVF_THRESHOLD = 20_000
-    SEARCH_SYNC_ON_START = True
-    # Decoded keyword postings kept per process. At 400k posts the postings queries touch come
-    # to several hundred MB: with 160 MB a hybrid search took ~195 ms of CPU, with 2 GB ~90 ms.
-    SEARCH_POSTING_CACHE_MB = 512
-    # "whoosh": files under SEARCH_INDEX_PATH (one machine). "postgres": tables in schema
-    # SEARCH_SCHEMA of SEARCH_DATABASE_URL, else of the forum's own PostgreSQL database, shared
-    # by several web nodes and workers.
-    SEARCH_BACKEND = "whoosh"
-    SEARCH_DATABASE_URL = None
-    SEARCH_SCHEMA = "search"
+    # Who applies the database's search changes to this node's index: a `flask search follow`
+    # process beside the web server (make run and make serve start one), so web processes
+    # only read. True: this process applies them itself, after each commit (tests, scripts).
+    SEARCH_FOLLOW_IN_PROCESS = False
+    # The keyword engine of the index under SEARCH_INDEX_PATH: "whoosh" (pure Python, for small
+    # forums) or "tantivy" (for large ones; the default when DATABASE_URL is PostgreSQL).
+    # Each node keeps its own index, derived from the database.
+    SEARCH_ENGINE = "whoosh"
 
     # Moderation: thresholds live here so they can be tuned against the moderators' dashboard.
     MODERATION_ENABLED = True
@@ -174,7 +172,7 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {}
     JOBS_MODE = "inline"
     SEARCH_ENCODER = "fake"
-    SEARCH_SYNC_ON_START = False
+    SEARCH_FOLLOW_IN_PROCESS = True
     RATELIMIT_ENABLED = False
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
@@ -205,11 +203,10 @@ def from_environment():
     for name in ("SEARCH_ENCODER_THREADS", "SEARCH_FAISS_NPROBE", "SEARCH_FAISS_IVF_THRESHOLD"):
         if os.environ.get(name):
             settings[name] = int(os.environ[name])
-    for name in ("SEARCH_BACKEND", "SEARCH_DATABASE_URL"):
-        if os.environ.get(name):
-            settings[name] = os.environ[name]
-    if os.environ.get("SEARCH_POSTING_CACHE_MB"):
-        settings["SEARCH_POSTING_CACHE_MB"] = int(os.environ["SEARCH_POSTING_CACHE_MB"])
+    if os.environ.get("SEARCH_ENGINE"):
+        settings["SEARCH_ENGINE"] = os.environ["SEARCH_ENGINE"]
+    elif os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        settings["SEARCH_ENGINE"] = "tantivy"  # a production database: a forum to scale
     for name in ("SITE_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM"):
         if os.environ.get(name):
             settings[name] = os.environ[name]

@@ -20,11 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
-from forum import jobs
 from forum.extensions import db
 from forum.facebook_archive import BadArchive, name_key, read_archive
 from forum.importer import add_first_revision
-from forum.indexing import index_threads
+from forum.indexing import apply_search_changes
 from forum.markup import render_markdown, render_plain, slugify
 from forum.models import FacebookAuthor, ImportedPost, Post, Thread, User
 from forum.services import assistant, screening, uploads
@@ -51,7 +50,6 @@ log = logging.getLogger(__name__)
 HASHTAG = re.compile(r"(?<![\w&/])#(\w[\w-]{1,60})")
 SENTENCE_END = re.compile(r"(?<=[.?!…])\s+|\n+")
 FALLBACK_TAG = ("chua-phan-loai", "chưa phân loại")
-INDEX_BATCH = 200
 BATCH = 100  # threads written per transaction
 
 __all__ = ["BadArchive", "FacebookReport", "import_archive"]
@@ -122,16 +120,10 @@ def import_archive(
 
 
 def index_imported(thread_ids):
-    """Search indexing through the index job: queued for the workers under RQ, else run here in
-    batches (a command-line import has no worker thread to wait for)."""
-    if not thread_ids:
-        return
-    if current_app.extensions["jobs"].mode == "rq":
-        for thread_id in thread_ids:
-            jobs.enqueue("index_threads", thread_id)
-        return
-    for start in range(0, len(thread_ids), INDEX_BATCH):
-        index_threads(thread_ids[start : start + INDEX_BATCH])
+    """Make the imported threads searchable now: their change rows are already stored, so this
+    node applies them (another node's follower finds them on its own)."""
+    if thread_ids:
+        apply_search_changes()
 
 
 class _State:

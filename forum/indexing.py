@@ -14,13 +14,12 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from forum import jobs, model_setup
+from forum import jobs, model_setup, search_feed
 from forum.extensions import db
 from forum.jobs import job
 from forum.markup import plain_text
 from forum.models import Post, Thread
-from search import SearchDocument, SearchEngine, WhooshBackend
-from search.postgres import PostgresBackend
+from search import LocalIndex, SearchDocument, SearchEngine
 
 log = logging.getLogger(__name__)
 _engine_lock = threading.Lock()
@@ -37,36 +36,21 @@ def search_engine(app=None):
                 engine = SearchEngine(
                     search_index(app.config),
                     make_encoder(app.config),
-                    posting_cache_mb=app.config["SEARCH_POSTING_CACHE_MB"],
+                    embeddings=search_feed.StoredEmbeddings(),
                 )
                 app.extensions["search"] = engine
     return engine
 
 
 def search_index(config):
-    """Where the index lives: Whoosh's directory (vectors in faiss or numpy, VECTOR_STORE), or
-    PostgreSQL tables (SEARCH_BACKEND)."""
-    backend = config.get("SEARCH_BACKEND", "whoosh")
-    if backend == "whoosh":
-        return WhooshBackend(
-            Path(config["SEARCH_INDEX_PATH"]),
-            posting_cache_mb=config["SEARCH_POSTING_CACHE_MB"],
-            vector_store=config["VECTOR_STORE"],
-            faiss_nprobe=config["SEARCH_FAISS_NPROBE"],
-            faiss_ivf_threshold=config["SEARCH_FAISS_IVF_THRESHOLD"],
-        )
-    if backend != "postgres":
-        raise ValueError(f"SEARCH_BACKEND must be whoosh or postgres, not {backend!r}")
-    url = config.get("SEARCH_DATABASE_URL") or config["SQLALCHEMY_DATABASE_URI"]
-    if not url.startswith("postgres"):
-        raise ValueError(
-            "SEARCH_BACKEND=postgres needs a PostgreSQL database: set DATABASE_URL "
-            "(or SEARCH_DATABASE_URL) to a postgresql:// URL"
-        )
-    return PostgresBackend(
-        url,
-        schema=config.get("SEARCH_SCHEMA", "search"),
-        posting_cache_mb=config["SEARCH_POSTING_CACHE_MB"],
+    """This node's index directory: keyword index on SEARCH_ENGINE (whoosh or tantivy), vectors
+    in faiss or numpy (VECTOR_STORE)."""
+    return LocalIndex(
+        Path(config["SEARCH_INDEX_PATH"]),
+        keyword_engine=config.get("SEARCH_ENGINE", "whoosh"),
+        vector_store=config["VECTOR_STORE"],
+        faiss_nprobe=config["SEARCH_FAISS_NPROBE"],
+        faiss_ivf_threshold=config["SEARCH_FAISS_IVF_THRESHOLD"],
     )
 
 
@@ -113,7 +97,9 @@ def thread_documents(thread, posts):
                     body=plain_text(answer.body_html),
                     tags=tags,
                     created_at=answer.created_at,
-                    answer_count=thread.answer_count,
+                    # The thread's facets live on its question's document alone, so one new
+                    # answer rewrites two documents, not the whole thread.
+                    answer_count=0,
                     has_accepted=answer.id == thread.accepted_answer_id,
                     score=answer.score,
                 )
@@ -131,9 +117,9 @@ def _posts_by_thread(thread_ids):
     return found
 
 
-@job(batched=True)
 def index_threads(thread_ids):
-    """Make the index hold exactly the visible posts of these threads, in one commit."""
+    """Make the index hold exactly the visible posts of these threads, in one commit; only
+    documents that changed are written (a vote rewrites one document, not the thread)."""
     threads = db.session.scalars(
         select(Thread).where(Thread.id.in_(thread_ids)).options(selectinload(Thread.tags))
     ).all()
@@ -149,7 +135,43 @@ def index_threads(thread_ids):
         for posts in posts_by_thread.values()
         for post in posts
     ]
-    search_engine().update(documents, [doc_id for doc_id in stale if doc_id not in keep])
+    engine = search_engine()
+    indexed = engine.keyword.documents_by_id(keep)
+    changed = [
+        doc for doc in documents
+        if doc.doc_id not in indexed or indexed[doc.doc_id].content_hash != doc.content_hash
+    ]
+    engine.update(changed, [doc_id for doc_id in stale if doc_id not in keep])
+    # Sentence vectors for answer suggestions, computed once here rather than when suggested.
+    answers = {doc.answer_id: doc.body for doc in changed if doc.kind == "answer"}
+    if answers and engine_encodes(engine):
+        search_feed.answer_sentences(answers, engine.encoder)
+        db.session.commit()
+
+
+def engine_encodes(engine):
+    """Whether the engine's encoder works (a missing model leaves search keyword-only)."""
+    return engine._encoder_works()
+
+
+@job(batched=True)
+def follow_search_changes(_thread_ids):
+    """Apply the search changes waiting in the database to this process's index: the
+    in-process follower of tests and scripts (SEARCH_FOLLOW_IN_PROCESS); servers run
+    `flask search follow` beside them instead. The thread ids only say what prompted it."""
+    search_feed.Follower(current_app._get_current_object()).run_once()
+
+
+def apply_search_changes():
+    """Apply every stored search change to this node's index now (commands, imports)."""
+    return search_feed.Follower(current_app._get_current_object()).run_once()
+
+
+def search_changed(thread_id):
+    """After a commit that changed a thread: its change row is already stored; wake the
+    in-process follower if this process has one (else the node's follower finds it)."""
+    if current_app.config["SEARCH_FOLLOW_IN_PROCESS"]:
+        jobs.enqueue("follow_search_changes", thread_id)
 
 
 def all_documents(batch=500):
@@ -234,22 +256,30 @@ def _tell_each(items, callback):
         callback(item)
 
 
-@job(batched=True)
-def sync_search_index(_reasons):
-    """Batched, so web nodes starting together (or restarting) queue one sync between them."""
-    try:
-        sync_index()
-        search_engine().warm()
-    finally:
-        # Even a failed sync ends the "being prepared" notice: the index is what it is, and
-        # the job's retries (or `flask search reindex`) are the way forward, not a banner.
-        state = current_app.extensions.get("index_sync")
-        if state is not None:
-            state["done"] = True
+def warm(app):
+    """Open the index and load the query encoder now, before a web worker takes requests (a
+    first search must not pay for them); the moderation classifier loads in the background,
+    since on a first start it is trained (a minute) and no request needs it at once."""
+    with app.app_context():
+        engine = search_engine(app)
+        engine.warm()
+        engine.similar_questions("khởi động")
+    for name in app.jinja_env.list_templates(extensions=("html",)):
+        app.jinja_env.get_template(name)  # compiled once here, not by a member's first visit
+    # One read-only visit of the two pages everybody opens loads what is left (the database
+    # pool, Babel's locale data, the search paths of a page).
+    client = app.test_client()
+    for url in ("/", "/search?q=kh%E1%BB%9Fi+%C4%91%E1%BB%99ng"):
+        client.get(url)
+    jobs_runner = app.extensions["jobs"]
+    if jobs_runner.mode == "rq":
+        threading.Thread(target=jobs_runner.run, args=("warm_moderation", ()), daemon=True).start()
+    else:
+        jobs_runner.enqueue("warm_moderation")
 
 
 def drop_index():
-    """Forget the index entirely (the next sync rebuilds and re-embeds everything)."""
+    """Forget the index entirely (the next sync rebuilds it, from stored vectors)."""
     app = current_app._get_current_object()
     with _engine_lock:
         engine = app.extensions.pop("search", None)
@@ -258,37 +288,16 @@ def drop_index():
         shutil.rmtree(app.config["SEARCH_INDEX_PATH"], ignore_errors=True)
 
 
-def sync_on_first_request(app):
-    """Once the server is up, in the background: check the index against the database, and
-    load the models, so no member's first search or post waits for them."""
-    state = app.extensions["index_sync"] = {"started": False, "done": False}
-
-    @app.before_request
-    def start_sync():
-        if not state["started"]:
-            state["started"] = True
-            jobs.enqueue("sync_search_index", "start-up")
-            jobs.enqueue("warm_moderation")
-
-
 def index_ready(app=None):
-    """False while search cannot yet be trusted to find what the forum holds: the start-up
-    sync of this process has not finished, or the index is empty although the forum is not
-    (a first start, or an import without --index). Pages then say results are being
+    """False while search cannot yet be trusted to find what the forum holds: this node's
+    follower has not built its index yet (a first start). Pages then say results are being
     prepared instead of "nothing found". Once seen ready, a process stays ready."""
     app = app or current_app._get_current_object()
-    state = app.extensions.setdefault("index_sync", {"started": True, "done": True})
+    state = app.extensions.setdefault("index_ready", {})
     if state.get("ready"):
         return True
-    # With RQ the sync runs in a worker, which cannot tell this process; the emptiness test
-    # below still catches a first start there.
-    if not state["done"] and app.extensions["jobs"].mode != "rq":
+    built = (Path(app.config["SEARCH_INDEX_PATH"]) / search_feed.STATE_FILE).exists()
+    if not built and db.session.scalar(select(Thread.id).where(Thread.is_public).limit(1)):
         return False
-    forum_has_threads = db.session.scalar(select(Thread.id).where(Thread.is_public).limit(1))
-    if forum_has_threads:
-        engine = search_engine(app)
-        engine.refresh()  # another process (a worker, `flask search reindex`) may have written
-        if engine.keyword.doc_count() == 0:
-            return False
     state["ready"] = True
     return True

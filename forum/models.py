@@ -487,3 +487,31 @@ class OutboxMessage(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SearchChange(db.Model):
+    """A thread whose searchable posts changed, written in the same transaction as the change
+    (forum.search_feed). Every node's index follower applies these rows in id order to its
+    own on-disk indexes and records how far it got, so any number of nodes stay in step."""
+
+    __tablename__ = "search_changes"
+    # Ids only grow, even after old rows are pruned: a follower's position stays meaningful.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(Integer)  # no foreign key: the row outlives nothing
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class PostEmbedding(db.Model):
+    """A post's passage vectors for one encoder, computed once when the post is first indexed:
+    a rebuild, a new node or the answer suggestions read them instead of encoding again."""
+
+    __tablename__ = "post_embeddings"
+
+    post_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space: Mapped[str] = mapped_column(String(120), primary_key=True)  # the encoder's name
+    text_hash: Mapped[str] = mapped_column(String(32))  # of the passages embedded
+    passages: Mapped[int] = mapped_column(Integer)
+    # float16 rows, passages x dimensions: half the bytes of float32, cosines equal to ~1e-3.
+    vectors: Mapped[bytes] = mapped_column(db.LargeBinary)

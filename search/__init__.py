@@ -1,23 +1,25 @@
 """Search for the forum: documents in, hits out. No Flask, no ORM.
 
     engine = SearchEngine(index_dir, OnnxEncoder(onnx_folder))   # or SentenceTransformerEncoder
-    # or, for several nodes sharing one PostgreSQL (tables in schema "search"):
-    # engine = SearchEngine(PostgresBackend(database_url), encoder)   # search.postgres
+    # or, for a large forum, the keyword index on tantivy, and vectors kept in a store:
+    # engine = SearchEngine(LocalIndex(index_dir, keyword_engine="tantivy"), encoder,
+    #                       embeddings=store)   # search.embeddings.EmbeddingStore
     engine.sync(all_documents)          # at start-up and on `reindex`, in a background job
-    engine.warm()                       # optional, in a background thread: model + postings
+    engine.warm()                       # optional, in a background thread: loads the model
     engine.upsert([doc]); engine.remove(["a:17"])   # after each commit, in a background job
     engine.search("lam sao dang ky chatgpt", tag="chatgpt", limit=10, offset=0, collapse=True)
     engine.similar_questions(draft_title + "\\n" + draft_body, exclude_question_ids=[42])
     engine.query_vector(draft_title + "\\n" + draft_body)   # the vector similar_questions used
     engine.close()
 
-Modules: vietnamese (tokens, folding), ranking (query terms, BM25 in numpy), keyword (Whoosh
-index), vectors (passage vectors in numpy), faiss_vectors (in faiss), restorer (diacritics from
-the forum's own words), encoders, snippets, backends (where the index lives), postgres (the
-PostgreSQL backend), engine.
+Modules: vietnamese (tokens, folding), query (query terms, filters, coverage), keyword (what the
+keyword engines share), whoosh_keyword and tantivy_keyword (the engines), vectors (passage
+vectors in numpy), faiss_vectors (in faiss), embeddings (stored vectors), restorer (diacritics
+from the forum's own words), encoders, snippets, backends (where the index lives),
+understanding (reading queries, fusion), similar (similar questions), writer, engine.
 """
 
-from search.backends import SearchBackend, WhooshBackend
+from search.backends import LocalIndex, SearchBackend
 from search.documents import Hit, SearchDocument, SearchResults, SyncReport
 from search.encoders import Encoder, FakeEncoder, OnnxEncoder, SentenceTransformerEncoder
 from search.engine import MODES, SORTS, SearchEngine
@@ -28,6 +30,7 @@ __all__ = [
     "Encoder",
     "FakeEncoder",
     "Hit",
+    "LocalIndex",
     "OnnxEncoder",
     "SearchBackend",
     "SearchDocument",
@@ -35,5 +38,4 @@ __all__ = [
     "SearchResults",
     "SentenceTransformerEncoder",
     "SyncReport",
-    "WhooshBackend",
 ]

@@ -1,9 +1,10 @@
-"""Where a SearchEngine keeps its index: Whoosh files in a directory (the embedded default), or
-PostgreSQL tables (search.postgres.PostgresBackend, for several nodes sharing one database).
+"""Where a SearchEngine keeps its index: a local directory (LocalIndex) with the keyword index
+(Whoosh, the embedded default, or tantivy for large forums), the passage vectors, and the
+diacritics restorer. PostgreSQL is the forum's source of truth; each node keeps such a
+directory derived from it.
 
 A backend gives the engine a keyword index, a vector store, storage for the diacritics
-restorer, and a lock for writers in other processes. Fusion, restoration, similar questions
-and sync are the engine's, written once for both.
+restorer, and a lock for writers in other processes.
 """
 
 import contextlib
@@ -17,18 +18,19 @@ from typing import Protocol
 import numpy as np
 
 from search.documents import SearchDocument
-from search.keyword import KeywordIndex
-from search.ranking import Filters, KeywordMatch, QueryTerms
+from search.query import Filters, KeywordMatch, QueryTerms
 from search.restorer import DiacriticRestorer
 from search.vectors import SNAPSHOT_NAME, NumpyVectorStore, VectorEntry, VectorStore
 
 RESTORER_FILE = "restorer.json.gz"
 WRITE_LOCK_FILE = "write.lock"
 VECTOR_STORES = ("faiss", "numpy")
+KEYWORD_ENGINES = ("whoosh", "tantivy")
 
 
 class KeywordStore(Protocol):
-    """What the engine asks of a keyword index (search.keyword.KeywordIndex is one)."""
+    """What the engine asks of a keyword index: search.whoosh_keyword.WhooshKeywordIndex or
+    search.tantivy_keyword.TantivyKeywordIndex."""
 
     def search(
         self,
@@ -90,16 +92,32 @@ class SearchBackend(Protocol):
     def close(self) -> None: ...
 
 
-class WhooshBackend:
-    """An index directory: keyword/ (Whoosh), the passage vectors (faiss/: faiss indexes, the
-    default; or vectors/: numpy snapshot and log), the restorer's file, and a lock file for
-    writers in other processes on the same machine."""
+def open_keyword_index(directory: Path, engine: str) -> KeywordStore:
+    """A keyword index of either engine in `directory`."""
+    if engine == "whoosh":
+        from search.whoosh_keyword import WhooshKeywordIndex
+
+        return WhooshKeywordIndex(directory)
+    if engine == "tantivy":
+        from search.tantivy_keyword import TantivyKeywordIndex
+
+        return TantivyKeywordIndex(directory)
+    raise ValueError(f"keyword_engine must be one of {KEYWORD_ENGINES}, not {engine!r}")
+
+
+class LocalIndex:
+    """An index directory: the keyword index (keyword/: Whoosh; tantivy/: tantivy), the passage
+    vectors (faiss/: faiss indexes, the default; or vectors/: numpy snapshot and log), the
+    restorer's file, and a lock file for writers in other processes on the same machine.
+
+    Each engine has a folder of its own, so switching engines starts a fresh keyword index
+    (sync fills it) and keeps the vectors."""
 
     def __init__(
         self,
         index_dir: Path,
         *,
-        posting_cache_mb: int = 160,
+        keyword_engine: str = "whoosh",
         vector_store: str = "faiss",
         faiss_nprobe: int = 16,
         faiss_ivf_threshold: int = 20_000,
@@ -107,11 +125,21 @@ class WhooshBackend:
         """faiss_nprobe and faiss_ivf_threshold: see search.faiss_vectors.FaissVectorStore."""
         if vector_store not in VECTOR_STORES:
             raise ValueError(f"vector_store must be one of {VECTOR_STORES}, not {vector_store!r}")
+        if keyword_engine not in KEYWORD_ENGINES:
+            raise ValueError(
+                f"keyword_engine must be one of {KEYWORD_ENGINES}, not {keyword_engine!r}"
+            )
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        self.keyword = KeywordIndex(self.index_dir / "keyword", posting_cache_mb=posting_cache_mb)
+        self.keyword_engine = keyword_engine
+        self.keyword = open_keyword_index(self.keyword_dir(self.index_dir, keyword_engine),
+                                          keyword_engine)
         self.vector_store = vector_store
         self.faiss_options = {"nprobe": faiss_nprobe, "ivf_threshold": faiss_ivf_threshold}
+
+    @staticmethod
+    def keyword_dir(index_dir: Path, engine: str) -> Path:
+        return Path(index_dir) / ("keyword" if engine == "whoosh" else engine)
 
     def open_vectors(self, space: str) -> VectorStore:
         if self.vector_store == "numpy":

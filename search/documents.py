@@ -19,6 +19,8 @@ class SearchDocument:
     body: str  # plain text: the caller strips Markdown
     tags: tuple[str, ...]  # tag slugs
     created_at: datetime  # aware, UTC
+    # A question's number of answers. An answer needs none (0): its hits show its thread's
+    # count, and a new answer then rewrites only its own and its question's documents.
     answer_count: int = 0
     has_accepted: bool = False  # question: has an accepted answer; answer: is the accepted one
     score: int = 0  # votes

@@ -2,8 +2,7 @@
 
 A document owns one or more passage vectors; its score for a query is its best passage's.
 PassageMatrix holds them in memory; the stores behind VectorStore persist them: in files
-here (NumpyVectorStore), in faiss indexes (search.faiss_vectors, which shares ChangeLog), or
-in a PostgreSQL table (search.postgres).
+here (NumpyVectorStore), or in faiss indexes (search.faiss_vectors, which shares ChangeLog).
 
 On disk: a snapshot (vectors.npz, replaced atomically) plus an append-only log of changes
 since that snapshot (vectors-<generation>.log, one checksummed record per change). A crash can

@@ -106,6 +106,19 @@ def phrases(text: str) -> list[list[str]]:
     return result
 
 
+_FOLDED_TEENCODE = {fold(short): set(fold(long).split()) for short, long in TEENCODE.items()}
+
+
+def folded_words(text: str) -> set[str]:
+    """The distinct folded syllables of a text, teencode expanded: index_terms(text,
+    folded=True) without the bigrams, computed for a whole text at once (fold is cheap on one
+    long string, costly on many short ones)."""
+    words = set(_TOKEN.findall(fold(normalize(text))))
+    for short in words & _FOLDED_TEENCODE.keys():
+        words |= _FOLDED_TEENCODE[short]
+    return words
+
+
 def tokens(text: str) -> list[str]:
     return [token for phrase in phrases(text) for token in phrase]
 

@@ -89,8 +89,9 @@ def app(tmp_path, classifier_path, app_overrides):
 class Snapshots:
     """Seeded states (say, the seed's 99 threads, indexed) built by the first test that needs
     each, then restored for the next ones from a copy of its database and search index: seeding
-    and indexing once per run, not once per test. SQLite with the Whoosh index only; elsewhere
-    (PostgreSQL) every test builds its own state, as before."""
+    and indexing once per run, not once per test. The index folder holds the index and how far
+    it follows the database's search changes, so the copy and the database agree. SQLite only;
+    on PostgreSQL every test builds its own state, as before."""
 
     def __init__(self, root):
         self.root = root
@@ -99,7 +100,7 @@ class Snapshots:
     def restore_or_build(self, app, name, build):
         """What `build()` returns (a dict of model objects), from the snapshot when there is one.
         The users a test made before asking are part of the key: another set, another state."""
-        if db.engine.dialect.name != "sqlite" or app.config["SEARCH_BACKEND"] != "whoosh":
+        if db.engine.dialect.name != "sqlite":
             return build()
         key = (name, tuple(db.session.scalars(select(User.username).order_by(User.id))))
         if key in self.made:

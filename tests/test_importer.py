@@ -117,7 +117,7 @@ def test_import_shows_its_progress(app, tmp_path):
 
 def test_import_without_index_says_how_to_make_it_searchable(app, tmp_path):
     result = run_import(app, write(tmp_path, [line()]), "--create-authors", "--no-index")
-    assert "search reindex" in result.output and "search index:" not in result.output
+    assert "search follow --once" in result.output and "search index:" not in result.output
 
 
 def test_the_seed_loads_enough_vietnamese_content_and_is_idempotent(app):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -94,13 +95,19 @@ def test_unknown_jobs_are_refused(app):
         jobs.JobRunner(app, [remember]).enqueue("no_such_job")
 
 
-def test_the_app_registers_the_jobs_services_enqueue(app):
-    """Registration is explicit in create_app, not a side effect of importing a module."""
+def test_the_app_registers_every_job_the_code_enqueues(app):
+    """Registration is explicit in create_app, not a side effect of importing a module: every
+    job name the forum enqueues must be in the table it gives the runner."""
+    forum_dir = Path(__file__).resolve().parent.parent / "forum"
+    enqueued = {
+        name
+        for path in forum_dir.rglob("*.py")
+        for name in re.findall(r'enqueue\("(\w+)"', path.read_text(encoding="utf-8"))
+    }
     runner = app.extensions["jobs"]
-    assert {"index_threads", "sync_search_index", "suggest_answers", "send_outbox"} <= set(
-        runner.jobs
-    )
-    assert {"index_threads", "sync_search_index", "send_outbox"} <= runner.batched
+    assert {"suggest_answers", "send_outbox", "follow_search_changes"} <= enqueued
+    assert enqueued <= set(runner.jobs)
+    assert {"send_outbox", "follow_search_changes"} <= runner.batched
     assert "remember" not in runner.jobs  # marked with @job in this file, never registered
 
 
@@ -180,7 +187,7 @@ def test_posts_wait_for_a_stopped_worker_and_are_indexed_when_it_starts(rq_app, 
     assert queue.count > 0  # nothing runs without a worker…
     for title in titles[2:]:
         posts.ask_question(member, title, "Mình cần hướng dẫn kích hoạt trên điện thoại.", "vneid")
-    index_runs = [job for job in queue.get_jobs() if job.args[0] == "index_threads"]
+    index_runs = [job for job in queue.get_jobs() if job.args[0] == "follow_search_changes"]
     assert len(index_runs) == 1  # four posts waiting: one index run will take them all
     run_worker(rq_settings)  # …until one starts
     assert queue.count == 0
@@ -201,7 +208,7 @@ def test_a_job_killed_mid_way_is_retried(rq_app, rq_settings, tmp_path):
 @needs_redis
 def test_jobs_that_keep_failing_are_replayed_by_retry_failed(rq_app, rq_settings):
     runner = rq_app.extensions["jobs"]
-    runner.enqueue("index_threads", 999_999_999)  # fine: nothing to index
+    runner.enqueue("follow_search_changes", 999_999_999)  # fine: nothing to index
     runner.rq_queue().enqueue_call("forum.jobs.run_job", args=("no_such_job", []), retry=None)
     run_worker(rq_settings)
     assert runner.failed_registry().count == 1

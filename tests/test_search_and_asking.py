@@ -2,7 +2,7 @@
 tag names, a thread is "solved" once, and suggested passages read as whole sentences."""
 
 from forum.services import posts, searching, suggestions
-from forum.services.suggestions import passage_around, sentences
+from search.passages import passage_around, sentences
 
 
 def zalo_thread(make_thread, member, other_member):

@@ -1,5 +1,5 @@
-"""SearchEngine on both backends: sync and repair, the three modes, collapsing by thread,
-similar questions, concurrency."""
+"""SearchEngine on both keyword engines: sync and repair, stored vectors, the three modes,
+collapsing by thread, similar questions, concurrency."""
 
 import threading
 from dataclasses import replace
@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from search_backends import BACKENDS, ENGINE_BACKENDS, make_place, needs_postgres
+from search_backends import ENGINE_BACKENDS, make_place
 
 from search import MODES, FakeEncoder, SearchDocument
+from search.embeddings import InMemoryEmbeddingStore
 from search.engine import score_fusion
 from search.restorer import DiacriticRestorer
 
@@ -132,6 +133,35 @@ def test_sync_repairs_what_a_crash_left_out_of_step(engine, encoder, place):
     assert "a:11" in ids(engine.search("xác nhận email", mode="semantic"))
 
 
+def test_a_rebuild_from_stored_vectors_encodes_nothing(tmp_path):
+    store = InMemoryEmbeddingStore()
+    first = make_place("whoosh", tmp_path / "first").open(FakeEncoder(), embeddings=store)
+    first.sync(CORPUS)
+    first.close()
+    encoder = FakeEncoder()
+    rebuilt = make_place("tantivy", tmp_path / "rebuilt").open(encoder, embeddings=store)
+    report = rebuilt.sync(CORPUS)
+    assert report.added == len(CORPUS)
+    assert report.embedded_passages == encoder.passages_encoded == 0
+    assert rebuilt.stats()["vectors"] == len(CORPUS)
+    assert ids(rebuilt.search("xác nhận email", mode="semantic"))[0] == "a:11"
+    rebuilt.close()
+
+
+def test_only_text_without_stored_vectors_is_encoded_and_then_stored(place):
+    store = InMemoryEmbeddingStore()
+    store.save([Q1], {"q:1": FakeEncoder().encode_passages(Q1.passages())}, "fake-ngrams-256")
+    stale = replace(Q2, body="Một nội dung khác.")  # stored vectors of another text: unused
+    store.save([stale], {"q:2": FakeEncoder().encode_passages(stale.passages())},
+               "fake-ngrams-256")
+    encoder = FakeEncoder()
+    engine = place.open(encoder, embeddings=store)
+    engine.sync(CORPUS)
+    assert encoder.passages_encoded == sum(len(doc.passages()) for doc in CORPUS[1:])
+    assert set(store.load(CORPUS, encoder.name)) == {doc.doc_id for doc in CORPUS}
+    engine.close()
+
+
 def test_changing_the_encoder_reembeds_everything(place):
     first = place.open(FakeEncoder(dim=64))
     first.sync(CORPUS)
@@ -247,6 +277,17 @@ def test_hits_carry_what_a_results_page_shows(engine):
     assert hit.title == Q1.title and hit.tags == ("chatgpt",) and hit.has_accepted
     assert "<mark>đăng</mark> <mark>ký</mark>" in hit.snippet_html
     assert hit.title_html == "Làm sao <mark>đăng</mark> <mark>ký</mark> tài khoản ChatGPT?"
+
+
+def test_an_answer_hit_shows_its_threads_answer_count(engine):
+    # Answers carry no answer count (a new answer rewrites only itself and its question).
+    hits = engine.search("cúp máy chuyển tiền", mode="keyword", kind="answer").hits
+    assert [(hit.doc_id, hit.answer_count) for hit in hits] == [("a:31", Q3.answer_count)]
+
+
+def test_an_answer_always_passes_the_answered_filter(engine):
+    assert "a:31" in ids(engine.search("cúp máy", mode="keyword", answered=True))
+    assert "a:31" not in ids(engine.search("cúp máy", mode="keyword", answered=False))
 
 
 def test_query_without_diacritics_is_restored_and_prefers_the_restored_words(engine):
@@ -521,19 +562,3 @@ def test_writers_in_other_processes_at_once_keep_every_change(engine, place):
     added = [question(200 + 10 * n + i, f"Máy gặt số {n}-{i}", "Máy gặt hỏng.")
              for n in range(3) for i in range(8)]
     assert engine.sync([*CORPUS, *added]).unchanged == len(CORPUS) + 24
-
-
-@needs_postgres
-def test_search_tests_run_on_postgresql_too():
-    assert [getattr(param, "values", [param])[0] for param in BACKENDS] == ["whoosh", "postgres"]
-
-
-@needs_postgres
-def test_postgres_folds_letters_vietnamese_folding_leaves_with_unaccent(tmp_path):
-    place = make_place("postgres", tmp_path)
-    engine = place.open(FakeEncoder())
-    engine.sync([question(70, "Ørsted và Straße", "Điện gió ngoài khơi.")])
-    assert ids(engine.search("orsted strasse", mode="keyword")) == ["q:70"]
-    assert ids(engine.search("Ørsted", mode="keyword")) == ["q:70"]
-    engine.close()
-    place.close()

@@ -194,18 +194,18 @@ def test_typical_similarity_counts_the_index_and_the_changes_beside_it(tmp_path)
 
 
 def test_a_forum_moving_from_numpy_keeps_its_vectors(tmp_path):
-    from search.backends import WhooshBackend
+    from search.backends import LocalIndex
     from search.vectors import NumpyVectorStore
 
     vectors = clustered(5)
     old = NumpyVectorStore(tmp_path / "vectors", "e5")
     old.add([VectorEntry("q:1", "h1", vectors[:2]), VectorEntry("a:2", "h2", vectors[2:3])])
     old.close()
-    other = WhooshBackend(tmp_path, vector_store="faiss").open_vectors("another-encoder")
+    other = LocalIndex(tmp_path, vector_store="faiss").open_vectors("another-encoder")
     assert other.doc_ids() == set()  # another encoder's vectors are not taken
     other.close()
     shutil.rmtree(tmp_path / "faiss")
-    store = WhooshBackend(tmp_path, vector_store="faiss").open_vectors("e5")
+    store = LocalIndex(tmp_path, vector_store="faiss").open_vectors("e5")
     assert store.doc_ids() == {"q:1", "a:2"} and store.text_hash("q:1") == "h1"
     assert dict(store.search(vectors[1], k=2))["q:1"] == pytest.approx(1.0)
     assert NumpyVectorStore(tmp_path / "vectors", "e5").doc_ids() == {"q:1", "a:2"}  # untouched

@@ -1,16 +1,13 @@
 """Vector stores: best passage per document, in faiss indexes (exact, or inverted lists), in
-numpy files (snapshot plus log) or in PostgreSQL."""
+numpy files (snapshot plus log)."""
 
 import numpy as np
 import pytest
-from search_backends import POSTGRES_URL, make_place
 
 from search.faiss_vectors import FaissVectorStore
 from search.vectors import SNAPSHOT_NAME, NumpyVectorStore, VectorEntry
 
-STORES = ["faiss", "faiss-ivf", "numpy"] + (
-    [pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL else []
-)
+STORES = ["faiss", "faiss-ivf", "numpy"]
 
 
 def open_file_store(kind, directory, space):
@@ -31,13 +28,8 @@ def entry(doc_id: str, *rows: np.ndarray, text_hash: str = "h") -> VectorEntry:
 
 @pytest.fixture(params=STORES)
 def open_store(request, tmp_path):
-    """open_store(space) opens the store as another process would (files or PostgreSQL)."""
-    if request.param == "postgres":
-        place = make_place("postgres", tmp_path)
-        yield lambda space: place.backend().open_vectors(space)
-        place.close()
-    else:
-        yield lambda space: open_file_store(request.param, tmp_path / "vectors", space)
+    """open_store(space) opens the store as another process would."""
+    yield lambda space: open_file_store(request.param, tmp_path / "vectors", space)
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ import unicodedata
 from datetime import UTC, datetime
 
 import pytest
+from search_backends import BACKENDS, make_place
 
 from search.documents import SearchDocument
-from search.keyword import Filters, KeywordIndex, QueryTerms, VietnameseAnalyzer
+from search.query import Filters, QueryTerms
 from search.vietnamese import (
     bigrams,
     fold,
@@ -18,6 +19,7 @@ from search.vietnamese import (
     tokens,
     vietnamese_share,
 )
+from search.whoosh_keyword import VietnameseAnalyzer
 
 
 def test_composed_and_decomposed_input_are_the_same_text():
@@ -99,9 +101,9 @@ def _doc(doc_id: str, title: str, body: str = "") -> SearchDocument:
     )
 
 
-@pytest.fixture
-def index(tmp_path):
-    keyword = KeywordIndex(tmp_path / "keyword")
+@pytest.fixture(params=BACKENDS)
+def index(request, tmp_path):
+    keyword = make_place(request.param, tmp_path).keyword_index()
     keyword.write(
         delete=[],
         add=[
@@ -116,7 +118,7 @@ def index(tmp_path):
     keyword.close()
 
 
-def _ids(keyword: KeywordIndex, query: str) -> list[str]:
+def _ids(keyword, query: str) -> list[str]:
     terms = QueryTerms.from_phrases(phrases(query), typed_with_diacritics=has_diacritics(query))
     matches, _total = keyword.search(terms, Filters(), limit=10)
     return [match.doc_id for match in matches]
@@ -141,3 +143,14 @@ def test_compound_words_rank_as_units(index):
     ranked = _ids(index, "trí tuệ nhân tạo")
     assert ranked[0] == "q:4"
     assert "q:5" in ranked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Đăng ký ChatGPT ko dc, mn ơi!", "İstanbul và Đà Lạt", "Trí tuệ nhân tạo (AI) giúp trồng chè"],
+)
+def test_folded_words_are_the_folded_index_terms_without_bigrams(text):
+    from search.vietnamese import BIGRAM_JOINER, folded_words
+
+    unigrams = {t for t in index_terms(text, folded=True) if BIGRAM_JOINER not in t}
+    assert unigrams <= folded_words(text)

@@ -5,8 +5,6 @@ import gzip
 import json
 import re
 
-import pytest
-
 from forum import indexing
 from forum.extensions import db
 from forum.importer import import_lines
@@ -76,35 +74,22 @@ def test_search_says_results_are_being_prepared_while_the_index_is_empty(app, cl
     assert "Chưa tìm thấy câu hỏi nào phù hợp" not in page
     assert "Đặt câu hỏi mới về điều này" not in page  # no invitation to ask a duplicate
     assert client.get("/api/v1/search?q=zalo").get_json()["index_ready"] is False
-    indexing.sync_index()
+    indexing.apply_search_changes()  # what this node's follower does on a first start
     page = client.get("/search?q=zalo").get_data(as_text=True)
     assert "đang được chuẩn bị" not in page and "tóm tắt tin nhắn" in page
 
 
-def test_the_start_up_sync_is_reported_until_it_ends(app, client, make_thread, member):
-    make_thread(member)
-    app.extensions["index_sync"] = {"started": True, "done": False}  # the sync is running
+def test_a_first_start_is_reported_until_the_follower_has_built_the_index(app, client):
+    imported_forum()
     assert not indexing.index_ready()
     assist = client.post(
         "/api/v1/questions/assist", json={"title": "Làm sao viết prompt hay hơn?", "body": ""}
     ).get_json()
     assert assist["index_ready"] is False
-    app.extensions["jobs"].run("sync_search_index", (["start-up"],))
+    report = indexing.apply_search_changes()
+    assert report.rebuilt
     assert indexing.index_ready()
-    assert app.extensions["index_sync"]["ready"]
-
-
-def test_a_sync_that_fails_does_not_leave_the_notice_forever(app, monkeypatch):
-    app.extensions["index_sync"] = {"started": True, "done": False}
-
-    def broken():
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(indexing, "sync_index", broken)
-    app.extensions["jobs"].retries = 1
-    with pytest.raises(RuntimeError):  # inline jobs re-raise in tests
-        app.extensions["jobs"].run("sync_search_index", (["start-up"],))
-    assert app.extensions["index_sync"]["done"]
+    assert client.get("/api/v1/search?q=zalo").get_json()["index_ready"] is True
 
 
 def test_an_empty_forum_is_ready_at_once(app):
@@ -119,3 +104,19 @@ def test_make_run_serves_with_gunicorn_not_the_development_server():
     run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "gunicorn -c gunicorn.conf.py forum.wsgi:app" in run
     assert "$(FLASK) run" not in run  # Flask's development server, with its red warning
+
+
+def test_a_web_worker_is_warm_before_its_first_request(app, make_thread, member):
+    make_thread(member)
+    app.extensions.pop("search", None)
+    indexing.warm(app)  # gunicorn's post_worker_init
+    assert app.extensions["search"].encoder.encode_queries(["x"]).shape[0] == 1
+    compiled = {template.name for template in app.jinja_env.cache.values()}
+    assert {"base.html", "search.html", "questions/ask.html"} <= compiled
+
+
+def test_gunicorn_warms_each_worker_before_it_takes_requests():
+    from forum.config import ROOT
+
+    config = (ROOT / "gunicorn.conf.py").read_text()
+    assert "def post_worker_init(worker)" in config and "indexing.warm(" in config

@@ -4,7 +4,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from forum import jobs
+from forum import indexing, jobs
 from forum.dates import full_date
 from forum.extensions import db
 from forum.markup import normalize_text, render_markdown, render_plain, slugify
@@ -56,7 +56,7 @@ def suspension_status(user):
 
 def _after_commit(thread):
     """Work that follows a change to a thread, off the request thread."""
-    jobs.enqueue("index_threads", thread.id)
+    indexing.search_changed(thread.id)
 
 
 def find_personal_data(fields):

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from forum import jobs
+from forum import indexing, jobs
 from forum.extensions import db
 from forum.markup import normalize_text
 from forum.models import Flag, ModerationEvent, Post, ReviewCase, User, utcnow
@@ -116,7 +116,7 @@ def approve(moderator, case):
     if before != "published":
         _tell_author(post, "approved")
     db.session.commit()
-    jobs.enqueue("index_threads", post.thread_id)
+    indexing.search_changed(post.thread_id)
     if post.post_type == "answer" and before != "published":
         jobs.enqueue("email_answer_notices", post.id)
 
@@ -147,7 +147,7 @@ def reject(moderator, case, note, label="other"):
     )
     _tell_author(post, "rejected", note=note)
     db.session.commit()
-    jobs.enqueue("index_threads", post.thread_id)
+    indexing.search_changed(post.thread_id)
 
 
 def dismiss_flags(moderator, case):
@@ -178,7 +178,7 @@ def dismiss_flags(moderator, case):
         case_id=case.id,
     )
     db.session.commit()
-    jobs.enqueue("index_threads", post.thread_id)
+    indexing.search_changed(post.thread_id)
 
 
 def bulk(moderator, case_ids, action, note="", label="other"):
@@ -288,7 +288,7 @@ def flag(user, post, reason, note=""):
         log("hidden_by_flags", post=post, weight=total)
     db.session.commit()
     if hidden:
-        jobs.enqueue("index_threads", post.thread_id)
+        indexing.search_changed(post.thread_id)
     return hidden
 
 

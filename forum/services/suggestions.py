@@ -8,8 +8,6 @@ answers: they are stored apart, labelled as automatic, and link to their source.
 """
 
 import math
-import re
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from forum import jobs
+from forum import jobs, search_feed
 from forum.extensions import db
 from forum.markup import plain_text
 from forum.models import Post, Suggestion, Thread, utcnow
@@ -26,14 +24,13 @@ from forum.services import notifications
 from forum.services.errors import PermissionDenied, ValidationError
 from forum.services.reputation import refresh_reputation
 from forum.services.searching import search_engine, similar_questions
-from search.vietnamese import fold
+from search import passages
 
 NEIGHBOURS = 8
 ACCEPTED_BONUS = 0.25
 VOTES_BONUS = 0.10  # at 10 or more upvotes
 RECENCY_BONUS = 0.05  # fades over a year
 NOT_RELEVANT_PENALTY = 1.0  # times the closeness of the question it was called "not relevant" on
-MAX_SENTENCES = 12
 # A question whose suggest_answers job has not run after this long will not get one (it was
 # imported, or asked before the job stored its runs): pages stop saying suggestions are coming.
 PENDING_AT_MOST = timedelta(days=1)
@@ -80,10 +77,10 @@ def rank(title, body, *, exclude_thread_id=None, limit=3, hits=None):
         scored.append((score, answer))
     scored.sort(key=lambda item: (-item[0], item[1].id))
     chosen = _one_per_thread_first(scored, limit)
-    passages = best_passages(text, query, [answer for _score, answer in chosen], encoder)
+    found = best_passages(query, [answer for _score, answer in chosen], encoder)
     return [
         Candidate(answer, similarity[answer.thread_id], score, passage)
-        for (score, answer), passage in zip(chosen, passages, strict=True)
+        for (score, answer), passage in zip(chosen, found, strict=True)
     ]
 
 
@@ -133,80 +130,14 @@ def _not_relevant_penalties(query, answer_ids, encoder, similarity):
     return penalties
 
 
-# Sentences end at . ! ? … or a line break; a colon does not end one ("Bước 1: mở Zalo" is one).
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
-PASSAGE_SHORT = 120  # a passage shorter than this takes the next sentence too (steps)
-PASSAGE_LONGEST = 360  # …but an introduction is not followed past this
-SENTENCES_PER_ANSWER = 3  # preselected by shared words before the encoder reads them
-_sentence_vectors = {}  # (answer id, last change) -> {sentence index: vector}
-_CACHE_SIZE = 4000
-_cache_lock = threading.Lock()
-
-
-def sentences(text):
-    return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) > 2]
-
-
-def best_passages(query_text, query, answers, encoder):
-    """For each answer, its sentence (with the next one, for steps) most similar to the question.
-
-    The few sentences sharing most words with the question are compared by embeddings. Sentence
-    vectors are kept per answer, so a popular answer suggested again costs little encoding.
-    """
-    words = set(fold(query_text).lower().split())
-    plans, missing = [], []
-    for answer in answers:
-        key = (answer.id, answer.updated_at or answer.created_at)
-        parts = sentences(plain_text(answer.body_html))
-        overlap = [len(words & set(fold(part).lower().split())) for part in parts]
-        picked = sorted(sorted(range(len(parts)), key=lambda i: -overlap[i])[:SENTENCES_PER_ANSWER])
-        with _cache_lock:
-            known = dict(_sentence_vectors.get(key, {}))
-        missing += [(key, i, parts[i]) for i in picked if i not in known]
-        plans.append((key, parts, picked, known))
-    fresh = {}
-    if missing:
-        vectors = encoder.encode_passages([text for _key, _i, text in missing])
-        for (key, i, _text), vector in zip(missing, vectors, strict=True):
-            fresh.setdefault(key, {})[i] = vector
-        for key, found in fresh.items():
-            _remember(key, found)
-    passages = []
-    for key, parts, picked, known in plans:
-        if not picked:
-            passages.append("")
-            continue
-        vectors = {**known, **fresh.get(key, {})}
-        best = max(picked, key=lambda i: float(vectors[i] @ query))
-        passages.append(passage_around(parts, best))
-    return passages
-
-
-def passage_around(parts, best):
-    """The chosen sentence with what it needs to be read alone: the line that introduces it
-    ("Các bước:" before "- Mở Zalo"), what a line ending in ':' introduces ("Thông tin thật:"
-    is nothing without the next line), and the next sentence when it is short (steps)."""
-    start, end = best, best + 1
-    if start > 0 and parts[start - 1].endswith(":"):
-        start -= 1
-
-    def text():
-        return " ".join(parts[start:end])
-
-    while end < len(parts) and parts[end - 1].endswith(":") and len(text()) < PASSAGE_LONGEST:
-        end += 1
-    if end < len(parts) and len(text()) < PASSAGE_SHORT:
-        end += 1
-        while end < len(parts) and parts[end - 1].endswith(":") and len(text()) < PASSAGE_LONGEST:
-            end += 1
-    return text()
-
-
-def _remember(key, found):
-    with _cache_lock:
-        if key not in _sentence_vectors and len(_sentence_vectors) >= _CACHE_SIZE:
-            _sentence_vectors.pop(next(iter(_sentence_vectors)))
-        _sentence_vectors.setdefault(key, {}).update(found)
+def best_passages(query, answers, encoder):
+    """For each answer, its sentence (with what it needs around it) most similar to the
+    question. The answers' sentence vectors were stored when they were indexed: only the
+    question is encoded (an answer indexed before sentence vectors existed is encoded once)."""
+    stored = search_feed.answer_sentences(
+        {answer.id: plain_text(answer.body_html) for answer in answers}, encoder
+    )
+    return [passages.best_passage(query, *stored[answer.id]) for answer in answers]
 
 
 # Stored suggestions for a posted question -------------------------------------------------

@@ -88,7 +88,7 @@ class LiveServer:
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'forum.db'}",
                 "SECRET_KEY": "browser-tests",
                 "SEARCH_ENCODER": "fake",
-                "SEARCH_SYNC_ON_START": False,
+                "SEARCH_FOLLOW_IN_PROCESS": True,
                 "JOBS_MODE": "inline",  # the index is in step when a page comes back
                 "REDIS_URL": None,
                 "RATELIMIT_ENABLED": False,
