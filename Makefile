@@ -37,7 +37,12 @@ browser: node_modules/.package-lock.json
 	    apt-get update -q && apt-get install -y -q chromium; \
 	  else echo "chromium missing and not root with apt: the browser tests will skip"; fi; }
 
-install: $(STAMP) browser
+# Compiled again whenever a catalogue changes, not only when the dependencies do.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard forum/translations/*/LC_MESSAGES/messages.po))
+%.mo: %.po $(STAMP)
+	$(VENV)/bin/pybabel compile -i $< -o $@
+
+install: $(STAMP) $(MO_FILES) browser
 
 # Create or upgrade the database, load the demo content (idempotent), build this node's search
 # index from it (so search works from the first page), then serve on 127.0.0.1:5000 the way

@@ -165,7 +165,7 @@ def prepare_database(url, instance, reset):
                 conn.execute("DROP SCHEMA public CASCADE")
                 conn.execute("CREATE SCHEMA public")
     if reset:
-        shutil.rmtree(instance / "search", ignore_errors=True)
+        shutil.rmtree(instance / "search-v2", ignore_errors=True)
         (instance / MANIFEST).unlink(missing_ok=True)
 
 
@@ -696,8 +696,8 @@ def main(argv=None):
     index_note = "no search index (--index none)"
     if args.index == "keyword":
         if args.index_from:
-            shutil.rmtree(instance / "search", ignore_errors=True)
-            shutil.copytree(args.index_from, instance / "search")
+            shutil.rmtree(instance / "search-v2", ignore_errors=True)
+            shutil.copytree(args.index_from, instance / "search-v2")
         with app.app_context():
             report = indexing.sync_index()
             indexing.search_engine().close()
@@ -717,7 +717,7 @@ def main(argv=None):
     print(f"  {'users':<34} {args.users:>9,}   password: {BENCH_PASSWORD}")
     print(f"\nsearch: {index_note}")
     print(f"database size: {database_size(app) / 2**20:,.0f} MiB")
-    if (instance / "search").exists():
+    if (instance / "search-v2").exists():
         print(f"search index size: {directory_size(instance / 'search') / 2**20:,.0f} MiB")
     print(f"rows and checks: {rows_seconds:.0f} s; total: {time.perf_counter() - started:.0f} s")
     return 0

@@ -9,7 +9,6 @@ from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import forum.pending_schema  # noqa: F401  (columns awaiting their migration; temporary)
 from forum import assets, cli, indexing, jobs, labels, permissions, search_feed, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -31,6 +30,11 @@ from forum.views import (
     tags,
     users,
 )
+
+# The index folder's layout. An index is derived data: a release that cannot read the folders of
+# an older one bumps this, and the follower builds a new index beside the old folder (which it
+# then removes) instead of a web worker failing to open it.
+INDEX_LAYOUT = 2
 
 
 def create_app(overrides=None):
@@ -67,7 +71,7 @@ def _derive_paths(app, instance_path):
     config = app.config
     config["INSTANCE_PATH"] = str(instance_path)
     config.setdefault("UPLOADS_PATH", str(instance_path / "uploads"))
-    config.setdefault("SEARCH_INDEX_PATH", str(instance_path / "search"))
+    config.setdefault("SEARCH_INDEX_PATH", str(instance_path / f"search-v{INDEX_LAYOUT}"))
     config.setdefault("MODELS_PATH", str(instance_path / "models"))
     config.setdefault("MODERATION_PATH", str(instance_path / "moderation"))
     if not config.get("SQLALCHEMY_DATABASE_URI"):
@@ -138,7 +142,8 @@ def _load_user(login_id):
 
 def _init_services(app):
     app.extensions["jobs"] = jobs.JobRunner(app)
-    # Every background job, enqueued by its function's name (`jobs.enqueue("send_outbox", …)`).
+    search_feed.listen()
+    # Every background job, enqueued by its function's name (`jobs.enqueue("suggest_answers", id)`).
     jobs.register(
         app,
         [
@@ -151,7 +156,6 @@ def _init_services(app):
             screening.warm_moderation,
         ],
     )
-    search_feed.listen()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -200,6 +200,9 @@ class Thread(db.Model):
     )
     # Set by the importer so importing the same file twice creates nothing new.
     import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # When the suggest_answers job last ran for the thread, whatever it found (even nothing):
+    # pages only read what it stored and never search themselves.
+    suggestions_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     tags: Mapped[list[Tag]] = relationship(secondary=thread_tags, order_by=Tag.slug)

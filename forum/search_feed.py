@@ -21,6 +21,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -343,6 +344,7 @@ class Follower:
 
         start = latest_change_id()
         log.info("search follower: building this node's indexes from the database")
+        _remove_older_layouts(Path(self.app.config["INSTANCE_PATH"]), self.index_path)
         report = indexing.sync_index(**progress)
         state = FollowState(cursor=start)
         state.write(self.state_path)
@@ -384,6 +386,18 @@ class Follower:
                 log.exception("search follower: a round failed; trying again")
                 stop.wait(min(30.0, poll_seconds * 10))
             stop.wait(poll_seconds)
+
+
+def _remove_older_layouts(instance: Path, current: Path) -> None:
+    """Index folders of older releases (instance/search, instance/search-v1): derived data that
+    this release cannot read."""
+    from forum import INDEX_LAYOUT
+
+    older = [instance / "search"] + [instance / f"search-v{n}" for n in range(1, INDEX_LAYOUT)]
+    for old in older:
+        if old.is_dir() and old.resolve() != current.resolve():
+            log.info("search follower: removing %s, an index of an older release", old)
+            shutil.rmtree(old, ignore_errors=True)
 
 
 class FollowerBusy(RuntimeError):

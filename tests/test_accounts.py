@@ -63,7 +63,6 @@ def test_tests_hash_cheaply_but_production_hashes_with_scrypt(member, tmp_path):
         {
             "INSTANCE_PATH": str(tmp_path / "production"),
             "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            "SEARCH_SYNC_ON_START": False,
         }
     )
     assert not production.testing

@@ -208,7 +208,7 @@ def test_a_job_killed_mid_way_is_retried(rq_app, rq_settings, tmp_path):
 @needs_redis
 def test_jobs_that_keep_failing_are_replayed_by_retry_failed(rq_app, rq_settings):
     runner = rq_app.extensions["jobs"]
-    runner.enqueue("follow_search_changes", 999_999_999)  # fine: nothing to index
+    runner.enqueue("follow_search_changes", 999_999_999)  # fine: a follower run of nothing
     runner.rq_queue().enqueue_call("forum.jobs.run_job", args=("no_such_job", []), retry=None)
     run_worker(rq_settings)
     assert runner.failed_registry().count == 1

@@ -212,3 +212,15 @@ def test_suggesting_an_indexed_answer_encodes_only_the_question(
     assert [c.answer.id for c in found] == [answer.id]
     assert "Giọng nói" in found[0].passage
     assert encoded == []  # the answer's sentences were embedded when it was indexed
+
+
+def test_an_index_of_an_older_release_is_replaced_not_opened(app, member, make_thread):
+    instance = Path(app.config["INSTANCE_PATH"])
+    old = instance / "search" / "keyword"
+    old.mkdir(parents=True)
+    (old / "_MAIN_1.toc").write_bytes(b"a Whoosh table of contents pickled by an older release")
+    thread = make_thread(member, title="Dùng ChatGPT viết đơn xin nghỉ phép")  # builds the index
+    assert not (instance / "search").exists()
+    assert [h.question_id for h in indexing.search_engine().search("nghỉ phép").hits] == [
+        thread.id
+    ]
