@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forum import assets, cli, indexing, jobs, labels, permissions, search_feed, templating
 from forum.config import ROOT, Config, TestConfig, from_environment
@@ -52,6 +53,9 @@ def create_app(overrides=None):
     app.config.from_object(base)
     app.config.update(settings)
     _derive_paths(app, instance_path)
+    if app.config["TRUSTED_PROXIES"]:
+        # The visitor's address from the proxy's X-Forwarded-For (rate limits are per address).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
 
     _init_extensions(app)
     _init_services(app)

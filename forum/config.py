@@ -74,6 +74,10 @@ class Config:
     ASSIST_MEMBER_RATE_LIMIT = "120 per minute"
     # A rate-limit store that fails (Redis down) lets requests through rather than failing them.
     RATELIMIT_SWALLOW_ERRORS = True
+    # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For is trusted for the
+    # visitor's address; 0 (no proxy) uses the connection's. Behind nginx without it, every
+    # visitor would share nginx's address and one per-IP rate limit.
+    TRUSTED_PROXIES = 0
 
     # Background jobs: "thread" (a worker thread in this process), "inline" (tests), "rq" (Redis)
     JOBS_MODE = "thread"
@@ -222,4 +226,6 @@ def from_environment():
         settings["REMEMBER_COOKIE_SECURE"] = secure
     if "RATELIMIT_ENABLED" in os.environ:
         settings["RATELIMIT_ENABLED"] = env_bool("RATELIMIT_ENABLED", True)
+    if os.environ.get("TRUSTED_PROXIES"):
+        settings["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
     return settings

@@ -89,8 +89,9 @@ def app(tmp_path, classifier_path, app_overrides):
 class Snapshots:
     """Seeded states (say, the seed's 99 threads, indexed) built by the first test that needs
     each, then restored for the next ones from a copy of its database and search index: seeding
-    and indexing once per run, not once per test. SQLite only; on PostgreSQL every test builds
-    its own state, as before."""
+    and indexing once per run, not once per test. The index folder holds the index and how far
+    it follows the database's search changes, so the copy and the database agree. SQLite only;
+    on PostgreSQL every test builds its own state, as before."""
 
     def __init__(self, root):
         self.root = root

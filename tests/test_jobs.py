@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -94,11 +95,19 @@ def test_unknown_jobs_are_refused(app):
         jobs.JobRunner(app, [remember]).enqueue("no_such_job")
 
 
-def test_the_app_registers_the_jobs_services_enqueue(app):
-    """Registration is explicit in create_app, not a side effect of importing a module."""
+def test_the_app_registers_every_job_the_code_enqueues(app):
+    """Registration is explicit in create_app, not a side effect of importing a module: every
+    job name the forum enqueues must be in the table it gives the runner."""
+    forum_dir = Path(__file__).resolve().parent.parent / "forum"
+    enqueued = {
+        name
+        for path in forum_dir.rglob("*.py")
+        for name in re.findall(r'enqueue\("(\w+)"', path.read_text(encoding="utf-8"))
+    }
     runner = app.extensions["jobs"]
-    assert {"follow_search_changes", "suggest_answers", "send_outbox"} <= set(runner.jobs)
-    assert {"follow_search_changes", "send_outbox"} <= runner.batched
+    assert {"suggest_answers", "send_outbox", "follow_search_changes"} <= enqueued
+    assert enqueued <= set(runner.jobs)
+    assert {"send_outbox", "follow_search_changes"} <= runner.batched
     assert "remember" not in runner.jobs  # marked with @job in this file, never registered
 
 

@@ -2,7 +2,9 @@
 per account and more generously. A limited request gets a clear Vietnamese answer, never a 500."""
 
 import pytest
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from forum import create_app
 from forum.services import accounts
 
 LIMITED = "Bạn thao tác nhanh quá"
@@ -32,6 +34,21 @@ def test_a_visitor_is_limited_on_search_page_and_api_together(client):
     assert response.status_code == 429
     error = response.get_json()["error"]
     assert error["code"] == "rate_limited" and LIMITED in error["message"]
+
+
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(app, client):
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # what TRUSTED_PROXIES = 1 sets up
+    first = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(2):
+        assert client.get("/search?q=zalo", headers=first).status_code == 200
+    assert client.get("/search?q=zalo", headers=first).status_code == 429
+    other = {"X-Forwarded-For": "198.51.100.23"}
+    assert client.get("/search?q=zalo", headers=other).status_code == 200
+
+
+def test_trusted_proxies_setting_installs_the_proxy_fix(tmp_path):
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "i"), "TRUSTED_PROXIES": 1})
+    assert isinstance(app.wsgi_app, ProxyFix)
 
 
 def test_a_member_is_not_limited_on_search(client, auth, member):

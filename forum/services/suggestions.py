@@ -145,7 +145,7 @@ def best_passages(query, answers, encoder):
 
 def ensure_for_thread(thread):
     """The suggestions stored for a question, computed once if the job has not run yet. Jobs
-    only (and scripts): pages read `for_thread` and `checked`, and never search."""
+    only (and scripts): pages read `for_thread` and `pending`, and never search."""
     if thread.suggestions_checked_at is None:
         _compute(thread)
     return for_thread(thread)
