@@ -18,6 +18,7 @@ from forum.models import ROLES
 from forum.seeding import seed
 from forum.services import accounts, password_reset, review, screening
 from forum.services.errors import ValidationError
+from forum.urls import reset_password_url
 from moderation import read_labelled_csv, train_classifier, training_rows
 from moderation.classifier import metadata_path_for
 from moderation.evaluation import (
@@ -74,7 +75,7 @@ def reset_link(username, base_url):
         raise click.ClickException(f"no user {username!r}")
     token = password_reset.issue(user)
     with current_app.test_request_context(base_url=base_url):
-        url = password_reset.reset_url(token)
+        url = reset_password_url(token)
     days = password_reset.LIFETIME["moderator"].days
     click.echo(f"{url}\n(works once, for {days} days)")
 

@@ -144,14 +144,9 @@ def index_threads(thread_ids):
     engine.update(changed, [doc_id for doc_id in stale if doc_id not in keep])
     # Sentence vectors for answer suggestions, computed once here rather than when suggested.
     answers = {doc.answer_id: doc.body for doc in changed if doc.kind == "answer"}
-    if answers and engine_encodes(engine):
+    if answers and engine.encoder_works():
         search_feed.answer_sentences(answers, engine.encoder)
         db.session.commit()
-
-
-def engine_encodes(engine):
-    """Whether the engine's encoder works (a missing model leaves search keyword-only)."""
-    return engine._encoder_works()
 
 
 @job(batched=True)

@@ -43,7 +43,9 @@ LOCK_FILE = "follow.lock"  # held while applying a batch
 RUN_LOCK_FILE = "follower.lock"  # held by a running `flask search follow`
 BATCH = 500  # change rows per index commit
 HOLE_SECONDS = 300  # how long a gap in the ids may still be a transaction yet to commit
-KEEP_DAYS = 7  # change rows older than this are pruned; a node further behind rebuilds
+KEEP_DAYS = 7
+# Measured (bench/search_speed.py): Whoosh's own BM25F takes ~0.3 s a query at 5k posts.
+WHOOSH_COMFORTABLE = 5_000  # change rows older than this are pruned; a node further behind rebuilds
 
 # What a search document is made of: a change to anything else (views, activity times) is
 # not a search change.
@@ -346,6 +348,13 @@ class Follower:
         log.info("search follower: building this node's indexes from the database")
         _remove_older_layouts(Path(self.app.config["INSTANCE_PATH"]), self.index_path)
         report = indexing.sync_index(**progress)
+        documents = report.added + report.updated + report.unchanged
+        if self.app.config["SEARCH_ENGINE"] == "whoosh" and documents > WHOOSH_COMFORTABLE:
+            log.warning(
+                "search: %d documents on Whoosh, whose own scoring gets slow past about %d "
+                "(seconds for a long query): set SEARCH_ENGINE=tantivy", documents,
+                WHOOSH_COMFORTABLE,
+            )
         state = FollowState(cursor=start)
         state.write(self.state_path)
         return state, report

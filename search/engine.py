@@ -175,7 +175,7 @@ class SearchEngine:
         if understood.terms.is_empty():
             return SearchResults([], 0, query, mode, restored_text)
         filters = Filters(tag, kind, answered, accepted, date_from, date_to)
-        if mode != "keyword" and not self._encoder_works():
+        if mode != "keyword" and not self.encoder_works():
             mode = "keyword"  # the model failed to load: keyword results beat an error page
         if mode == "keyword":
             matches, total = self.keyword.search(
@@ -222,7 +222,7 @@ class SearchEngine:
              (semantic, semantic_weight, None)]
         )
 
-    def _encoder_works(self) -> bool:
+    def encoder_works(self) -> bool:
         """False (and logged once) if the encoder cannot encode, e.g. its model is missing."""
         if self._encoder_error is None:
             try:
@@ -249,7 +249,7 @@ class SearchEngine:
             return []
         found = similar_threads(
             understood, self.keyword, self.vectors,
-            self.encoder if self._encoder_works() else None,
+            self.encoder if self.encoder_works() else None,
             limit=limit, pool=max(self.candidates // 2, limit * 6),
             excluded=exclude_question_ids,
         )

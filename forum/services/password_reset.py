@@ -22,7 +22,6 @@ from forum.services import accounts
 from forum.services.audit import log
 from forum.services.errors import PermissionDenied, ValidationError
 from forum.services.validation import validate_password
-from forum.urls import reset_password_url
 
 LIFETIME = {"moderator": timedelta(days=3), "email": timedelta(hours=2)}
 CHANNELS = tuple(LIFETIME)
@@ -57,11 +56,6 @@ def issue(user, *, by=None, channel="moderator"):
         log("reset_link", actor=by, subject_id=user.id, channel=channel)
     db.session.commit()
     return token
-
-
-# forum/cli.py still calls password_reset.reset_url; once it calls forum.urls.reset_password_url
-# itself, this alias goes (services return tokens, callers make the links).
-reset_url = reset_password_url
 
 
 def valid_reset(token):

@@ -37,6 +37,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_search_changes_created_at'), ['created_at'], unique=False)
     with op.batch_alter_table('threads', schema=None) as batch_op:
         batch_op.add_column(sa.Column('suggestions_checked_at', sa.DateTime(), nullable=True))
+    # Questions asked before this release had their suggestions looked for when they were asked.
+    op.execute("UPDATE threads SET suggestions_checked_at = created_at")
 
 
 
