@@ -305,8 +305,10 @@ class Follower:
             while True:
                 rows = self._pending(state)
                 if not rows:
+                    holes = dict(state.holes)
                     state.passed([], time.time())
-                    state.write(self.state_path)
+                    if state.holes != holes:  # some gave up on: an idle follower writes nothing
+                        state.write(self.state_path)
                     break
                 threads = sorted({thread_id for _id, thread_id in rows})
                 indexing.index_threads(threads)
