@@ -708,8 +708,9 @@ def main(argv=None):
     scenarios = args.scenarios.split(",")
     world = load_world(manifest, rng)
     print(
-        f"database: {manifest['database_url']}; search: {manifest.get('search_backend', 'whoosh')}"
-        f" backend, {manifest['search_encoder']} encoder"
+        f"database: {manifest['database_url']}; search: {manifest.get('search_engine', 'whoosh')}"
+        f" engine, {manifest['search_encoder']} vectors, queries encoded by "
+        f"{'the real int8 model too' if args.query_encoder == 'onnx' else 'that encoder'}"
     )
     print(f"code: {code_version()}")
     print(

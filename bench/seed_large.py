@@ -44,6 +44,7 @@ from forum import create_app, indexing  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.markup import normalize_text, render_markdown, render_plain, slugify  # noqa: E402
 from forum.models import Post, Tag, Thread, User, thread_tags  # noqa: E402
+from forum.search_feed import Follower  # noqa: E402
 from forum.services import reputation as reputation_service  # noqa: E402
 from forum.services import screening  # noqa: E402
 
@@ -629,6 +630,7 @@ def main(argv=None):
     prepare_database(url, instance, args.reset)
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "SEARCH_ENCODER": "fake",
+        "SEARCH_ENGINE": os.environ.get("SEARCH_ENGINE", "tantivy"),
         "SEARCH_FOLLOW_IN_PROCESS": True, "JOBS_MODE": "inline", "RATELIMIT_ENABLED": False,
     })  # fmt: skip
     with app.app_context():
@@ -698,8 +700,10 @@ def main(argv=None):
         if args.index_from:
             shutil.rmtree(instance / "search-v2", ignore_errors=True)
             shutil.copytree(args.index_from, instance / "search-v2")
+        # As a node's follower builds it (vectors stored in the database, follow.json written),
+        # so load.py's follower starts from here instead of building again.
+        report = Follower(app).rebuild()
         with app.app_context():
-            report = indexing.sync_index()
             indexing.search_engine().close()
         index_note = (
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
