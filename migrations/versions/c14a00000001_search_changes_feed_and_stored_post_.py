@@ -1,5 +1,5 @@
 """search changes feed and stored post embeddings: the rows every node's index follower
-applies, each post's passage vectors, computed once, and when suggestions were last looked for
+applies, and each post's passage vectors, computed once
 
 Revision ID: c14a00000001
 Revises: c13a00000001
@@ -35,16 +35,10 @@ def upgrade():
     )
     with op.batch_alter_table('search_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_search_changes_created_at'), ['created_at'], unique=False)
-    with op.batch_alter_table('threads', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('suggestions_checked_at', sa.DateTime(), nullable=True))
-    # Questions asked before this release had their suggestions looked for when they were asked.
-    op.execute("UPDATE threads SET suggestions_checked_at = created_at")
 
 
 
 def downgrade():
-    with op.batch_alter_table('threads', schema=None) as batch_op:
-        batch_op.drop_column('suggestions_checked_at')
     with op.batch_alter_table('search_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_changes_created_at'))
 
