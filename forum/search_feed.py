@@ -173,16 +173,20 @@ class StoredEmbeddings:
         ]
         if not rows:
             return
-        ids = [row["post_id"] for row in rows]
-        for start in range(0, len(ids), 900):
-            db.session.execute(
-                delete(PostEmbedding).where(
-                    PostEmbedding.post_id.in_(ids[start : start + 900]),
-                    PostEmbedding.space == space,
-                )
-            )
-        db.session.execute(PostEmbedding.__table__.insert(), rows)
+        _replace_vectors(space, rows)
         db.session.commit()
+
+
+def _replace_vectors(space: str, rows: list[dict]) -> None:
+    """Store these post_embeddings rows of one space, replacing the posts' earlier ones."""
+    ids = [row["post_id"] for row in rows]
+    for start in range(0, len(ids), 900):
+        db.session.execute(
+            delete(PostEmbedding).where(
+                PostEmbedding.post_id.in_(ids[start : start + 900]), PostEmbedding.space == space
+            )
+        )
+    db.session.execute(PostEmbedding.__table__.insert(), rows)
 
 
 def answer_sentences(texts: dict[int, str], encoder) -> dict[int, tuple[list[str], np.ndarray]]:
@@ -206,12 +210,7 @@ def answer_sentences(texts: dict[int, str], encoder) -> dict[int, tuple[list[str
     missing = {post_id: texts[post_id] for post_id in split if post_id not in found}
     if missing:
         encoded = passages.encode_sentences(encoder, missing)
-        db.session.execute(
-            delete(PostEmbedding).where(
-                PostEmbedding.post_id.in_(list(encoded)), PostEmbedding.space == space
-            )
-        )
-        db.session.execute(PostEmbedding.__table__.insert(), [
+        _replace_vectors(space, [
             {"post_id": post_id, "space": space, "text_hash": passages.sentence_text_hash(parts),
              "passages": len(parts), "vectors": np.asarray(vectors, np.float16).tobytes()}
             for post_id, (parts, vectors) in encoded.items()
@@ -391,8 +390,6 @@ class Follower:
                     with self.app.app_context():
                         prune_changes()
                     last_prune = time.monotonic()
-            except FollowerBusy:
-                raise
             except Exception:  # the database restarting, say: try again, never die
                 log.exception("search follower: a round failed; trying again")
                 stop.wait(min(30.0, poll_seconds * 10))
