@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from rq import Worker
 from tqdm import tqdm
 
-from forum import cli_community, indexing, jobs, model_setup, search_feed
+from forum import cli_community, cli_learning, indexing, jobs, model_setup, search_feed
 from forum.config import ROOT
 from forum.importer import import_lines
 from forum.models import ROLES
@@ -152,6 +152,7 @@ def import_command(path, index, create_authors):
 
 
 search_cli = AppGroup("search", help="The search index.")
+search_cli.add_command(cli_learning.learn_command)
 
 
 @search_cli.command("reindex")

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from forum import jobs, model_setup, search_feed
+from forum import jobs, model_setup, model_versions, search_feed
 from forum.extensions import db
 from forum.jobs import job
 from forum.markup import plain_text
@@ -26,27 +26,32 @@ _engine_lock = threading.Lock()
 
 
 def search_engine(app=None):
-    """The app's SearchEngine, created once on first use (the model itself loads lazily)."""
+    """The app's SearchEngine, created on first use (the model itself loads lazily) and again
+    when this node switches to another model version: its index folder and its encoder are
+    opened together, so a query is encoded by the model that built the index it searches."""
     app = app or current_app._get_current_object()
+    model = model_versions.node_model(app)
     engine = app.extensions.get("search")
-    if engine is None:
+    if engine is None or app.extensions.get("search_model") != model:
         with _engine_lock:
             engine = app.extensions.get("search")
-            if engine is None:
+            if engine is None or app.extensions.get("search_model") != model:
+                # The engine it replaces is left to requests still using it, not closed.
                 engine = SearchEngine(
-                    search_index(app.config),
-                    make_encoder(app.config),
+                    search_index(app.config, Path(model.index_path)),
+                    model_versions.encoder_for(app, model),
                     embeddings=search_feed.StoredEmbeddings(),
                 )
                 app.extensions["search"] = engine
+                app.extensions["search_model"] = model
     return engine
 
 
-def search_index(config):
-    """This node's index directory: keyword index on SEARCH_ENGINE (whoosh or tantivy), vectors
-    in faiss or numpy (VECTOR_STORE)."""
+def search_index(config, path=None):
+    """This node's index directory (SEARCH_INDEX_PATH, or `path`): keyword index on
+    SEARCH_ENGINE (whoosh or tantivy), vectors in faiss or numpy (VECTOR_STORE)."""
     return LocalIndex(
-        Path(config["SEARCH_INDEX_PATH"]),
+        Path(path or config["SEARCH_INDEX_PATH"]),
         keyword_engine=config.get("SEARCH_ENGINE", "whoosh"),
         vector_store=config["VECTOR_STORE"],
         faiss_nprobe=config["SEARCH_FAISS_NPROBE"],

@@ -646,8 +646,9 @@ def _quantize_int8(fp32: Path, out: Path) -> None:
         root.setLevel(level)
 
 
-def write_onnx_folder(source: Path, folder: Path) -> None:
-    """Write an unverified ONNX encoder folder (model.onnx, tokenizer.json, encoder.json)."""
+def write_onnx_folder(source: Path, folder: Path, *, label: str = E5_LABEL) -> None:
+    """Write an unverified ONNX encoder folder (model.onnx, tokenizer.json, encoder.json);
+    `label` names the encoder (a learned model's differs from the base one's: another space)."""
     settings = json.loads((source / "sentence_bert_config.json").read_text(encoding="utf-8"))
     config = json.loads((source / "config.json").read_text(encoding="utf-8"))
     prompts = _prompts_saved_in(source)
@@ -660,7 +661,7 @@ def write_onnx_folder(source: Path, folder: Path) -> None:
     _write_json(
         folder / ONNX_SETTINGS_FILE,
         {
-            "label": E5_LABEL,
+            "label": label,
             "variant": "int8",
             "query_prompt": prompts.get("query", QUERY_PROMPT),
             "passage_prompt": prompts.get("passage", PASSAGE_PROMPT),

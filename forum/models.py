@@ -518,3 +518,25 @@ class PostEmbedding(db.Model):
     passages: Mapped[int] = mapped_column(Integer)
     # float16 rows, passages x dimensions: half the bytes of float32, cosines equal to ~1e-3.
     vectors: Mapped[bytes] = mapped_column(db.LargeBinary)
+
+
+class SearchModelVersion(db.Model):
+    """A search encoder the forum learned from its own answered threads (`flask search learn`).
+
+    At most one is active; none means the base model. Its weights and int8 ONNX export live in
+    the learned-models folder (forum.model_versions), never in the database; `space` is its
+    encoder's name, the key of its stored vectors. `figures` (JSON) holds what the gate measured
+    and the training's own numbers; `note` says why a version was refused."""
+
+    __tablename__ = "search_model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the version number
+    # training, active (at most one), retired, refused (by the gate) or failed
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    space: Mapped[str | None] = mapped_column(String(120))
+    pairs: Mapped[int] = mapped_column(Integer, default=0)  # threads trained on
+    held_out: Mapped[int] = mapped_column(Integer, default=0)  # threads the gate measured on
+    figures: Mapped[str] = mapped_column(Text, default="{}")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -264,21 +264,26 @@ class FollowReport:
     applied_rows: int = 0
     threads: int = 0
     rebuilt: SyncReport | None = None  # the sync's report, when the index was built first
+    switched: dict | None = None  # figures of a switch to another model version
 
 
 class Follower:
     """Applies the change rows to this node's indexes. One per node (a lock file says so)."""
 
-    def __init__(self, app, *, batch: int = BATCH, on_batch=None):
+    def __init__(self, app, *, batch: int = BATCH, on_batch=None, on_switch_built=None):
         self.app = app
         self.batch = batch
         self.on_batch = on_batch  # test hook: called after each index commit, before the state
+        self.on_switch_built = on_switch_built  # test hook: a new version built, not switched
         self.index_path = Path(app.config["SEARCH_INDEX_PATH"])
         self._thread_lock = threading.Lock()
 
     @property
     def state_path(self) -> Path:
-        return self.index_path / STATE_FILE
+        """In the folder of the model version this node serves (locks stay in the base one)."""
+        from forum import model_versions
+
+        return Path(model_versions.node_model(self.app).index_path) / STATE_FILE
 
     @contextlib.contextmanager
     def _exclusive(self):
@@ -294,10 +299,13 @@ class Follower:
     def run_once(self, **progress) -> FollowReport:
         """Apply every change visible now (building the indexes first on a new node);
         `progress`: sync_index's callbacks, for a build."""
-        from forum import indexing
+        from forum import indexing, model_versions
 
         report = FollowReport()
         with self._exclusive(), self.app.app_context():
+            if FollowState.read(self.state_path) is not None:  # built: a new version, if any
+                report.switched = model_versions.follow_active_version(
+                    self.app, on_built=self.on_switch_built)
             state = FollowState.read(self.state_path)
             if state is None:  # a new node, or its index folder was lost
                 state, report.rebuilt = self._build(**progress)

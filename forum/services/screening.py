@@ -12,9 +12,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from forum import jobs
+from forum import jobs, model_versions
 from forum.extensions import db
-from forum.indexing import search_engine
 from forum.models import ModerationEvent, Post, ReviewCase, utcnow
 from forum.services.audit import log
 from forum.services.searching import similar_questions
@@ -47,10 +46,12 @@ def embedding():
 
     Query vectors ("query: " for e5) are what the model is meant to classify with, and the
     encoder keeps recent ones: a new question's text was just searched for similar questions.
+    Always the base encoder, the one the classifier was trained with, even while search serves
+    a model the forum learned (forum.model_versions).
     """
     if not uses_embeddings(current_app.config):
         return None
-    encoder = search_engine().encoder
+    encoder = model_versions.base_encoder(current_app._get_current_object())
     return Embedding(encoder.name, encoder.encode_queries)
 
 
