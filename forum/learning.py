@@ -191,12 +191,15 @@ def scores(ranks: list[int | None]) -> Scores:
 
 
 def gate(current: Scores, candidate: Scores) -> GateDecision:
-    """Publish only a model that beats the current one on both recall@10 and MRR@10."""
-    worse = [name for name, new, old in (("recall@10", candidate.recall, current.recall),
-                                         ("MRR@10", candidate.mrr, current.mrr)) if new <= old]
-    if worse:
-        reason = (f"the new model does not beat the current one on {' and '.join(worse)} of "
-                  f"the held-out threads: {candidate} against {current}")
+    """Publish only a model that beats the current one: worse on neither recall@10 nor MRR@10,
+    and better on at least one (a tie on both is no reason to re-embed the forum)."""
+    measures = (("recall@10", candidate.recall, current.recall),
+                ("MRR@10", candidate.mrr, current.mrr))
+    worse = [name for name, new, old in measures if new < old]
+    if worse or all(new == old for _name, new, old in measures):
+        what = f"is worse on {' and '.join(worse)}" if worse else "is no better"
+        reason = (f"the new model does not beat the current one: it {what} on the held-out "
+                  f"threads: {candidate} against {current}")
         return GateDecision(False, current, candidate, reason)
     return GateDecision(True, current, candidate,
                         f"the new model beats the current one on the held-out threads: "
@@ -249,9 +252,11 @@ def current_encoder(app):
 # Learning --------------------------------------------------------------------------------
 
 def learn(trainer: Callable, *, exclude_authors=(), max_pairs: int | None = None,
-          min_threads: int | None = None, dry_run: bool = False) -> Outcome:
+          min_threads: int | None = None, dry_run: bool = False,
+          ranker: Callable = hybrid_ranks) -> Outcome:
     """Collect the pairs, train a candidate with `trainer(pairs, folder, label)`, measure it
-    against the current model on the held-out slice, and publish it only if it wins."""
+    against the current model on the held-out slice (`ranker(encoder, workdir)`: hybrid search
+    over a fresh index), and publish it only if it wins."""
     app = current_app._get_current_object()
     minimum = min_threads if min_threads is not None else app.config.get(
         "SEARCH_LEARN_MIN_THREADS", MIN_THREADS)
@@ -274,8 +279,8 @@ def learn(trainer: Callable, *, exclude_authors=(), max_pairs: int | None = None
         candidate = trainer(train, folder, model_versions.version_label(version_id))
         current = current_encoder(app)
         with tempfile.TemporaryDirectory(prefix="xutra-gate-") as workdir:
-            decision = judge(held, hybrid_ranks(current, Path(workdir) / "current"),
-                             hybrid_ranks(candidate.encoder, Path(workdir) / "candidate"))
+            decision = judge(held, ranker(current, Path(workdir) / "current"),
+                             ranker(candidate.encoder, Path(workdir) / "candidate"))
     except BaseException:
         db.session.rollback()
         version = db.session.get(SearchModelVersion, version_id)
