@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import resource
+import shutil
 import time
 from pathlib import Path
 
@@ -89,6 +90,13 @@ def train_encoder(pairs, dest: Path, *, base: Path, epochs: int = 1, batch_size:
     model.prompts = {"query": model_setup.QUERY_PROMPT, "passage": model_setup.PASSAGE_PROMPT}
     dest.mkdir(parents=True, exist_ok=True)
     model.save(str(dest))
+    # The export and the ONNX encoder read the classic layout that `models prepare` writes:
+    # the base model's tokenizer file (training does not change it) and max_seq_length.
+    shutil.copyfile(Path(base) / "tokenizer.json", dest / "tokenizer.json")
+    settings_file = dest / "sentence_bert_config.json"
+    settings = json.loads(settings_file.read_text(encoding="utf-8"))
+    settings["max_seq_length"] = base_max_length
+    settings_file.write_text(json.dumps(settings, indent=2), encoding="utf-8")
     first, last = losses[: max(1, len(losses) // 10)], losses[-max(1, len(losses) // 10):]
     figures = {
         "pairs": len(pairs), "steps": len(batches), "batch_size": batch_size, "epochs": epochs,
@@ -139,8 +147,6 @@ def export_onnx(torch_folder: Path, dest: Path, label: str) -> float:
         }))
         build.rename(dest)
     except BaseException:
-        import shutil
-
         shutil.rmtree(build, ignore_errors=True)
         raise
     return cosine
