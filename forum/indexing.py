@@ -285,6 +285,7 @@ def drop_index():
         engine = app.extensions.pop("search", None)
         if engine is not None:
             engine.close()
+        shutil.rmtree(model_versions.node_model(app).index_path, ignore_errors=True)
         shutil.rmtree(app.config["SEARCH_INDEX_PATH"], ignore_errors=True)
 
 
