@@ -147,14 +147,21 @@ def run_learn(instance: Path, engine: str, max_pairs: int | None) -> dict:
     started = time.perf_counter()
     process = subprocess.run(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - started
-    timing = process.stderr[process.stderr.rfind("Command being timed"):]
-    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", timing)
     if process.returncode != 0:
         print(process.stderr[-4000:])
         raise SystemExit(f"search learn failed ({process.returncode})")
-    return {"learn seconds": seconds, "learn peak MB": int(peak.group(1)) / 1024 if peak else None,
+    return {**learn_figures(process.stderr), "learn seconds": seconds,
             "load average before/after": [round(load_before[0], 1),
                                           round(os.getloadavg()[0], 1)]}
+
+
+def learn_figures(time_output: str) -> dict:
+    """Wall time and peak memory from /usr/bin/time -v's report."""
+    timing = time_output[time_output.rfind("Command being timed"):]
+    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", timing)
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", timing)
+    return {"learn peak MB": int(peak.group(1)) / 1024 if peak else None,
+            "learn wall": wall.group(1) if wall else None}
 
 
 def print_table(before: dict, after: dict, baselines: dict) -> None:
@@ -184,6 +191,9 @@ def main():
     parser.add_argument("--no-suggestions", action="store_true")
     parser.add_argument("--max-pairs", type=int, help="learn from at most this many threads")
     parser.add_argument("--skip-learn", action="store_true", help="measure before only")
+    parser.add_argument("--learned", type=Path, metavar="LOG",
+                        help="the command already ran (its /usr/bin/time -v output in LOG): "
+                             "switch and measure after")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     source = eval_dir()
@@ -227,7 +237,8 @@ def main():
 
     after = {}
     if not args.skip_learn:
-        figures["learn"] = run_learn(instance, args.engine, args.max_pairs)
+        figures["learn"] = (learn_figures(args.learned.read_text()) if args.learned
+                            else run_learn(instance, args.engine, args.max_pairs))
         print(f"learn: {figures['learn']}")
         # A fresh process's view: its follower finds the new active version.
         app = make_app(instance, "auto", args.engine)
