@@ -297,7 +297,7 @@ def learn(trainer: Callable, *, exclude_authors=(), max_pairs: int | None = None
     version.space = candidate.encoder.name
     publish = decision.publish and not dry_run
     if publish:
-        model_versions.publish(version)
+        model_versions.publish(version, app.config)
         message = (f"model version {version_id} published: {decision.reason}. Each node's "
                    f"follower re-embeds the forum with it, then switches.")
     else:

@@ -20,16 +20,18 @@ reading those (`base_encoder`), whatever version search serves.
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from forum import model_setup
 from forum.extensions import db
-from forum.models import SearchModelVersion, utcnow
+from forum.models import PostEmbedding, SearchModelVersion, utcnow
+from search import passages
 from search.encoders import FakeEncoder, OnnxEncoder
 
 log = logging.getLogger(__name__)
@@ -150,8 +152,21 @@ def active_version() -> SearchModelVersion | None:
     )
 
 
-def publish(version: SearchModelVersion) -> None:
-    """Make `version` the active one (the caller commits): every node's follower switches."""
+def publish(version: SearchModelVersion, config) -> None:
+    """Make `version` the active one (the caller commits): every node's follower switches.
+
+    The version it replaces stays whole (nodes serve it until their new index is built); the
+    stored vectors and files of versions retired before it are deleted: a forum's vectors are
+    one copy per version, and nothing reads those any more."""
+    older = db.session.scalars(
+        select(SearchModelVersion).where(SearchModelVersion.status == "retired")
+    ).all()
+    for old in older:
+        old.status = "removed"
+        if old.space:
+            spaces = [old.space, passages.sentence_space(old.space)]
+            db.session.execute(delete(PostEmbedding).where(PostEmbedding.space.in_(spaces)))
+        shutil.rmtree(version_folder(config, old.id), ignore_errors=True)
     for other in db.session.scalars(
         select(SearchModelVersion).where(SearchModelVersion.status == "active")
     ):
@@ -206,6 +221,7 @@ def follow_active_version(app, *, on_built=None) -> dict | None:
     if on_built is not None:
         on_built(target)
     _write_pointer(app.config, target)
+    _remove_older_indexes(app.config, keep={target.index_path, current.index_path})
     figures = {
         "version": wanted, "documents": report.added + report.updated + report.unchanged,
         "passages_embedded": report.embedded_passages, "seconds": round(seconds, 1),
@@ -215,3 +231,13 @@ def follow_active_version(app, *, on_built=None) -> dict | None:
     app.extensions["search_model_switch"] = figures
     log.info("search: now serving model version %s: %s", wanted, figures)
     return figures
+
+
+def _remove_older_indexes(config, keep: set[str]) -> None:
+    """Index folders of versions before the one just left: a web process may still be
+    finishing a query on that one, never on those."""
+    base = Path(config["SEARCH_INDEX_PATH"])
+    for folder in base.parent.glob(f"{base.name}-learned-v*"):
+        if str(folder) not in keep and folder.is_dir():
+            log.info("search: removing %s, the index of an older model version", folder)
+            shutil.rmtree(folder, ignore_errors=True)

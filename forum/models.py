@@ -531,7 +531,8 @@ class SearchModelVersion(db.Model):
     __tablename__ = "search_model_versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the version number
-    # training, active (at most one), retired, refused (by the gate) or failed
+    # training, active (at most one), retired (the one before), removed (older: vectors and
+    # files deleted), refused (by the gate) or failed
     status: Mapped[str] = mapped_column(String(12), index=True)
     space: Mapped[str | None] = mapped_column(String(120))
     pairs: Mapped[int] = mapped_column(Integer, default=0)  # threads trained on

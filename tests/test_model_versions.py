@@ -22,7 +22,7 @@ def publish_version(app) -> int:
         db.session.add(version)
         db.session.flush()
         version.space = model_versions.learned_encoder(app.config, version.id).name
-        model_versions.publish(version)
+        model_versions.publish(version, app.config)
         db.session.commit()
         return version.id
 
@@ -104,3 +104,30 @@ def test_a_node_without_the_versions_files_keeps_serving_its_model(shared_databa
         assert model_versions.follow_active_version(node_a) is None
     assert model_versions.node_model(node_a).version is None
     assert "cannot load it" in caplog.text
+
+
+def test_publishing_removes_the_vectors_and_files_of_versions_before_the_last(
+        shared_database):  # noqa: F811
+    node, _url = shared_database
+    node_a = node("node-a")
+    ask(node_a, "lan_node_a", "Dùng Canva AI thiết kế thiệp mời đám cưới")
+    Follower(node_a).run_once()
+    first = publish_version(node_a)
+    Follower(node_a).run_once()
+    model_versions.version_folder(node_a.config, first).mkdir(parents=True)
+    second = publish_version(node_a)
+    Follower(node_a).run_once()
+
+    def stored(version):
+        with node_a.app_context():
+            return db.session.scalar(select(func.count()).where(
+                PostEmbedding.space == f"fake-ngrams-learned-v{version}-256"))
+
+    assert stored(first) > 0 and stored(second) > 0  # nodes may still serve the first
+    publish_version(node_a)
+    assert stored(first) == 0 and stored(second) > 0
+    assert not model_versions.version_folder(node_a.config, first).exists()
+    Follower(node_a).run_once()
+    learned = sorted(p.name for p in Path(node_a.config["SEARCH_INDEX_PATH"]).parent.glob(
+        "search-v2-learned-v*"))
+    assert learned == [f"search-v2-learned-v{second}", f"search-v2-learned-v{second + 1}"]
