@@ -303,9 +303,9 @@ class Follower:
 
         report = FollowReport()
         with self._exclusive(), self.app.app_context():
-            if FollowState.read(self.state_path) is not None:  # built: a new version, if any
-                report.switched = model_versions.follow_active_version(
-                    self.app, on_built=self.on_switch_built)
+            # A new active model version first (a new node builds that one's index directly).
+            report.switched = model_versions.follow_active_version(
+                self.app, on_built=self.on_switch_built)
             state = FollowState.read(self.state_path)
             if state is None:  # a new node, or its index folder was lost
                 state, report.rebuilt = self._build(**progress)

@@ -1,6 +1,8 @@
 """The trainer of `flask search learn` on the real multilingual-e5-small, on a handful of pairs:
 word embeddings stay as they were, the rest learns, and the int8 export agrees with torch."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from forum.learning import TrainingPair
 from search.encoders import OnnxEncoder
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
 
 PAIRS = [
     TrainingPair(1, "Quên mật khẩu Zalo thì làm sao?", "Vào màn hình đăng nhập, chọn Lấy lại "
@@ -24,8 +27,12 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models") / model_setup.E5_FOLDER_NAME
-    return model_setup.prepare_e5_small(folder)
+    """The prepared e5 folder of this checkout when it is there (instance/models), else one
+    prepared for this module."""
+    prepared = ROOT / "instance" / "models" / model_setup.E5_FOLDER_NAME
+    if model_setup.folder_problem(prepared) is None:
+        return prepared
+    return model_setup.prepare_e5_small(tmp_path_factory.mktemp("models") / prepared.name)
 
 
 def test_learning_changes_the_layers_but_not_the_word_embeddings(base, tmp_path):

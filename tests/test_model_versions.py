@@ -131,3 +131,18 @@ def test_publishing_removes_the_vectors_and_files_of_versions_before_the_last(
     learned = sorted(p.name for p in Path(node_a.config["SEARCH_INDEX_PATH"]).parent.glob(
         "search-v2-learned-v*"))
     assert learned == [f"search-v2-learned-v{second}", f"search-v2-learned-v{second + 1}"]
+
+
+def test_a_new_node_builds_the_active_versions_index_directly(shared_database):  # noqa: F811
+    node, _url = shared_database
+    node_a = node("node-a")
+    thread_id = ask(node_a, "lan_node_a", "Dùng Canva AI thiết kế thiệp mời đám cưới")
+    Follower(node_a).run_once()
+    version = publish_version(node_a)
+    node_c = node("node-c")
+    report = Follower(node_c).run_once()
+    assert report.rebuilt is None and report.switched["version"] == version
+    encoder, folder, found = served(node_c)
+    assert (encoder, folder) == (f"fake-ngrams-learned-v{version}-256",
+                                 f"search-v2-learned-v{version}")
+    assert thread_id in found
