@@ -228,6 +228,9 @@ class FollowState:
 
     cursor: int = 0
     holes: dict[int, float] = field(default_factory=dict)
+    # The keyword engine (SEARCH_ENGINE) whose index this state describes: another engine's
+    # folder is empty until built ("" in files of releases that did not record it).
+    engine: str = ""
 
     @classmethod
     def read(cls, path: Path) -> "FollowState | None":
@@ -235,12 +238,15 @@ class FollowState:
             data = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             return None
-        return cls(int(data["cursor"]), {int(k): float(v) for k, v in data["holes"].items()})
+        return cls(int(data["cursor"]), {int(k): float(v) for k, v in data["holes"].items()},
+                   data.get("engine", ""))
 
     def write(self, path: Path) -> None:
         """Atomically: a reader or a crash sees the old state or the new one, never half."""
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cursor": self.cursor, "holes": self.holes}))
+        tmp.write_text(
+            json.dumps({"cursor": self.cursor, "holes": self.holes, "engine": self.engine})
+        )
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -299,7 +305,10 @@ class Follower:
         report = FollowReport()
         with self._exclusive(), self.app.app_context():
             state = FollowState.read(self.state_path)
-            if state is None:  # a new node, or its index folder was lost
+            if state is None or state.engine != self.app.config["SEARCH_ENGINE"]:
+                # A new node, its index folder lost, or another keyword engine configured
+                # (its folder starts empty; a state of an older release names none: the build
+                # then rewrites only what differs, vectors come from the database).
                 state, report.rebuilt = self._build(**progress)
             while True:
                 rows = self._pending(state)
@@ -356,7 +365,7 @@ class Follower:
                 "(seconds for a long query): set SEARCH_ENGINE=tantivy", documents,
                 WHOOSH_COMFORTABLE,
             )
-        state = FollowState(cursor=start)
+        state = FollowState(cursor=start, engine=self.app.config["SEARCH_ENGINE"])
         state.write(self.state_path)
         return state, report
 

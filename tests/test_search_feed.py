@@ -67,6 +67,27 @@ def test_a_post_is_searchable_once_the_follower_applied_its_change(app, member, 
     )
 
 
+def test_a_node_switched_to_another_keyword_engine_builds_that_engines_index(
+    app, member, make_thread
+):
+    thread = make_thread(member, title="Cách dùng Gemini để tóm tắt sách")
+    follower = Follower(app)
+    follower.run_once()
+    assert FollowState.read(follower.state_path).engine == app.config["SEARCH_ENGINE"]
+    other = "whoosh" if app.config["SEARCH_ENGINE"] == "tantivy" else "tantivy"
+    app.extensions.pop("search").close()
+    app.config["SEARCH_ENGINE"] = other  # the node restarts with the other engine
+
+    assert follower.run_once().rebuilt is not None
+    assert FollowState.read(follower.state_path).engine == other
+    engine = indexing.search_engine()
+    assert engine.backend.keyword_engine == other
+    assert [h.question_id for h in engine.search("Gemini tóm tắt", mode="keyword").hits] == [
+        thread.id
+    ]
+    assert follower.run_once().rebuilt is None  # built once
+
+
 def test_a_gap_in_the_ids_is_looked_for_again_until_it_is_too_old():
     state = FollowState(cursor=10)
     state.passed([11, 14], now=1000.0)
