@@ -12,14 +12,11 @@ from typing import Protocol
 
 from search.documents import SearchDocument
 from search.query import Filters, KeywordMatch, Leaf, QueryTerms, coverage, word_weights
-from search.vietnamese import BIGRAM_JOINER
 
 __all__ = ["Filters", "KeywordMatch", "KeywordQuery", "QueryTerms", "RankedKeywordIndex"]
 
 # Collapsed pages look at this many matches per wanted thread first, more if threads repeat.
 COLLAPSE_POOL_FACTOR = 4
-# A query ranks by at most this many of its words, the most informative (informative_leaves).
-MAX_RANKED_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -89,16 +86,12 @@ class RankedKeywordIndex:
         if terms.is_empty():
             return [], 0
         words = terms.words()
-        all_required = require_all or newest_first
+        query = KeywordQuery(
+            tuple(terms.leaves()), filters,
+            tuple(words) if require_all or newest_first else (),
+        )
         wanted = offset + limit
         with self._reading() as view:
-            weights = word_weights(
-                words, view.doc_count(), lambda word: view.doc_frequency("body_f", word)
-            )
-            leaves = terms.leaves()
-            if not all_required:
-                leaves = informative_leaves(leaves, words, weights)
-            query = KeywordQuery(tuple(leaves), filters, tuple(words) if all_required else ())
             if collapse:
                 ranked = _collapsed(view, query, wanted, newest_first)
                 total = view.thread_count(query)
@@ -113,28 +106,13 @@ class RankedKeywordIndex:
                     for doc_id, (_key, score) in zip(doc_ids, page, strict=True)
                 ], total
             documents = view.documents(keys)
+            weights = word_weights(
+                words, view.doc_count(), lambda word: view.doc_frequency("body_f", word)
+            )
         return [
             KeywordMatch(doc.doc_id, score, doc, coverage(doc, words, weights))
             for doc, (_key, score) in zip(documents, page, strict=True)
         ], total
-
-
-def informative_leaves(leaves: list[Leaf], words: list[str], weights: list[float]) -> list[Leaf]:
-    """The leaves of the query's MAX_RANKED_WORDS most informative words (rarest in the folded
-    bodies), as Lucene's MoreLikeThis keeps a long text's best terms: a pasted question's
-    common words ("tôi", "có", "không") have the longest postings and add almost nothing to a
-    ranking. A bigram stays when both its syllables do. Shorter queries are kept whole."""
-    if len(words) <= MAX_RANKED_WORDS:
-        return leaves
-    by_weight = sorted(range(len(words)), key=lambda i: (-weights[i], i))
-    kept = set(by_weight[:MAX_RANKED_WORDS])
-    kept_words = {words[i] for i in kept}
-    return [
-        leaf for leaf in leaves
-        if leaf.word in kept
-        or (leaf.word == -1 and BIGRAM_JOINER in leaf.term
-            and all(part in kept_words for part in leaf.term.split(BIGRAM_JOINER)))
-    ]
 
 
 def _collapsed(

@@ -238,21 +238,6 @@ def test_ids_only_matches_name_every_kind_of_doc_id(place):
     keyword.close()
 
 
-def test_a_long_pasted_question_ranks_by_its_most_informative_words():
-    from search.keyword import MAX_RANKED_WORDS, informative_leaves
-
-    words = [f"w{i}" for i in range(MAX_RANKED_WORDS + 3)]
-    weights = [0.01] * 3 + [0.1] * MAX_RANKED_WORDS  # the first three are the commonest
-    terms = QueryTerms.from_phrases([words], typed_with_diacritics=False)
-    kept = informative_leaves(terms.leaves(), words, weights)
-    kept_terms = {leaf.term for leaf in kept}
-    assert not kept_terms & {"w0", "w1", "w2", "w0_w1", "w1_w2", "w2_w3"}
-    assert {"w3", "w14", "w3_w4"} <= kept_terms  # rare words and their bigrams stay
-    short = words[:MAX_RANKED_WORDS]
-    short_terms = QueryTerms.from_phrases([short], typed_with_diacritics=False)
-    assert informative_leaves(short_terms.leaves(), short, weights) == short_terms.leaves()
-
-
 def test_a_pasted_question_full_of_common_words_still_finds_its_thread(empty_index):
     filler = "mình có một câu hỏi là không biết tại sao cho nên nhờ mọi người giúp với ạ"
     empty_index.write(delete=[], add=[
