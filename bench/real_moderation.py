@@ -251,7 +251,7 @@ def choose(app, eval_dir, target: float) -> None:
         moderator = screening.moderator()
         current = review_threshold_of(moderator)
         judged = []
-        for evaluated in dev_sets(eval_dir, include_vihos=False):
+        for evaluated in dev_sets(eval_dir):
             comments = list(evaluated.comments)
             judged.append((evaluated.name, comments, judge(moderator, [c.text for c in comments])))
     chosen = choose_threshold([(comments, j) for _, comments, j in judged], target)

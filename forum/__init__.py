@@ -142,6 +142,7 @@ def _load_user(login_id):
 
 def _init_services(app):
     app.extensions["jobs"] = jobs.JobRunner(app)
+    app.extensions["moderation"] = screening.Moderation(app)  # once per app; the model loads lazily
     search_feed.listen()
     # Every background job, enqueued by its function's name (`jobs.enqueue("suggest_answers", id)`).
     jobs.register(
