@@ -24,7 +24,7 @@ EVAL_DIR = find_eval_dir(ROOT)
 MAX_CLEAN_HELD = 0.035
 # Toxic comments held on the dev splits with the shipped settings (README, moderation), less
 # 0.03 so that a retrain's noise passes and a real loss does not.
-RECALL_FLOORS = {"ViHSD": 0.40, "ViCTSD": 0.03, "ViHOS": 0.40}
+RECALL_FLOORS = {"ViHSD": 0.45, "ViCTSD": 0.04, "ViHOS": 0.41}
 
 pytestmark = pytest.mark.skipif(
     EVAL_DIR is None,
