@@ -75,8 +75,9 @@ def test_the_span_model_learns_which_words_offend():
         ("ngu vcl", [0, 1, 2, 3, 4, 5, 6]),
     ] * 5
     model = SpanModel.train(rows)
-    (word, probability), *_ = model.offending_words("trả lời ngu thế")
-    assert word.text == "ngu" and probability >= model.threshold
+    found, probabilities = model.word_probabilities("trả lời ngu thế")
+    assert found[int(probabilities.argmax())].text == "ngu"
+    assert "ngu" in [word.text for word, _ in model.offending_words("trả lời ngu thế")]
     assert model.spans("bạn giỏi quá") == []
 
 
