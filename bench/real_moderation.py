@@ -17,12 +17,14 @@ The data are for measuring and choosing thresholds only, never for training. Fou
 `<repo>/../shared/eval`, or where FORUM_EVAL_DIR points; skipped with a message when absent.
 The sentence model comes from MODELS_PATH (default `<repo>/instance/models`).
 
-    python bench/real_moderation.py [--seed 10] [--no-team] [--no-vihos]
+    python bench/real_moderation.py [--seed 10] [--no-team] [--no-vihos] [--anchors]
     python bench/real_moderation.py --choose [--target 0.025]
 
-`--choose` prints the review threshold to put in forum/config.py: the lowest at which the
-whole pipeline holds at most `--target` of the clean comments of each dev split (ViHSD and
-ViCTSD), with the figures there (the classifier scored in batches, the rest post by post).
+`--choose` prints the review threshold (moderation.classifier.DEV_REVIEW_THRESHOLD): the lowest
+at which the whole pipeline holds at most `--target` of the clean comments of each dev split
+(ViHSD without the comments in the training file, ViCTSD and ViHOS), with the figures there
+(the classifier scored in batches, the rest post by post). `--anchors` adds the TF-IDF anchor,
+the span F1 on ViHOS dev and the classifier's calibration on the dev splits.
 
 `measure(app)` returns the table's rows, for other benchmarks to print beside their own.
 """
