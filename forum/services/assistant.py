@@ -16,7 +16,7 @@ from forum.models import Notification, Tag, Thread, User, utcnow
 from forum.services import notifications, screening, suggestions
 from forum.services.searching import similar_questions
 from moderation.spam import PHONE as PHONE_NUMBER
-from search.vietnamese import fold
+from moderation.text import fold  # one fold for the forum's text rules: moderation's
 
 
 @dataclass(frozen=True)
