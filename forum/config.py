@@ -120,10 +120,10 @@ class Config:
     # dev splits (moderation.classifier.DEV_REVIEW_THRESHOLD, 0.954: at most 2.5 % of each
     # split's clean comments held by the whole pipeline).
     MODERATION_REVIEW_THRESHOLD = None
-    # With the embedding head on: a threshold only holds for the sentence vectors it was chosen
-    # with (issue 17: a fixed 0.5 chosen with one encoder held 14 % of clean comments with
-    # another). Choose it with `bench/real_moderation.py --choose` after turning the head on;
-    # None: the model's own.
+    # With the embedding head on: a threshold only holds for the model it was chosen with
+    # (issue 17: the fixed 0.5 committed here held 12-14 % of ViHSD's clean comments with every
+    # encoder main can use, where 2.5 % needed about 0.9). Choose it with
+    # `bench/real_moderation.py --choose` after turning the head on; None: the model's own.
     MODERATION_REVIEW_THRESHOLD_EMBEDDINGS = None
     MODERATION_REJECT_THRESHOLD = None
     # The most of any dev split's clean comments a retrain may hold (`flask moderation train`
