@@ -119,13 +119,17 @@ def seed_command(index):
 @click.option("--create-authors", is_flag=True,
               help="Create members for authors the forum does not know (listed afterwards); "
                    "without it, their threads are reported and skipped.")
-def import_command(path, index, create_authors):
+@click.option("--screen", is_flag=True,
+              help="Pass every post through the automatic checks, as a new post would (held "
+                   "ones wait in the review queue); without it the file is trusted.")
+def import_command(path, index, create_authors, screen):
     """Import threads from a JSON Lines file; bad lines are reported and skipped."""
     with path.open(encoding="utf-8") as handle:
         total = sum(1 for _line in handle)
     with path.open(encoding="utf-8") as handle, _bar(total, "import", "line") as bar:
         report = import_lines(
-            handle, create_authors=create_authors, progress=lambda _n: bar.update(1)
+            handle, create_authors=create_authors, screen=screen,
+            progress=lambda _n: bar.update(1),
         )
     for line, message in report.errors:
         click.echo(f"{path.name}:{line}: {message}", err=True)

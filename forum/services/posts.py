@@ -72,6 +72,79 @@ def check_personal_data(fields, confirmed):
         raise PersonalData(found)
 
 
+# Building posts -------------------------------------------------------------------------------
+# Every way a post comes in (asking, answering, commenting, the JSONL importer, the Facebook
+# import) builds its rows with these, so a post is rendered, checked, given its first revision
+# and recorded by moderation one way. The caller flushes, refreshes the thread and commits.
+
+
+def screen_new(author, body, *, title=None, is_question=False, screen=True):
+    """The checks' verdict on a new post. Only a trusted import passes screen=False (its
+    caller logs that it did): its posts are published as they come."""
+    if not screen:
+        return None
+    return screening.screen(author, body, title=title, is_question=is_question)
+
+
+def new_thread(author, title, body, tags, *, verdict, created_at, attachments=(), **fields):
+    """A thread and its question, added to the session; `fields` are other Thread columns
+    (an import's key and view count)."""
+    thread = Thread(
+        title=title,
+        slug=slugify(title),
+        author=author,
+        created_at=created_at,
+        last_activity_at=created_at,
+        tags=tags,
+        **fields,
+    )
+    db.session.add(thread)
+    question = new_post(
+        thread, "question", author, body, verdict=verdict, created_at=created_at,
+        attachments=attachments,
+    )
+    return thread, question
+
+
+def new_post(thread, post_type, author, body, *, verdict, created_at, parent=None, attachments=()):
+    """A post as its author wrote it, rendered once, its status from the checks' verdict."""
+    post = Post(
+        thread=thread,
+        post_type=post_type,
+        parent=parent,
+        author=author,
+        body_md=body,
+        body_html=render_body(post_type, body),
+        status=screening.status_for(verdict),
+        created_at=created_at,
+        attachments=list(attachments),
+    )
+    db.session.add(post)
+    return post
+
+
+def store(post, verdict, *, title=None, tags=None):
+    """Once a flush gave `post` its id: its first revision (as written) and the checks' record."""
+    db.session.add(
+        Revision(
+            post_id=post.id,
+            number=1,
+            author_id=post.author_id,
+            created_at=post.created_at,
+            title=title,
+            tags=tags,
+            body_md=post.body_md,
+        )
+    )
+    screening.record(post, verdict)
+
+
+def render_body(post_type, body):
+    """Comments are plain text with links; questions and answers are Markdown."""
+    return render_plain(body) if post_type == "comment" else render_markdown(body)
+
+
+
 def check_question(author, title, body, tags):
     """Raise with every problem of a question about to be asked (nothing is stored)."""
     _require_poster(author)
@@ -85,33 +158,16 @@ def ask_question(author, title, body, tags, images=(), upload_tokens=(), persona
     tag_pairs = split_tags(tags)
     validate_question(title, body, tag_pairs)
     check_personal_data({"title": title, "body": body}, personal_data_ok)
-    verdict = screening.screen(author, body, title=title, is_question=True)
+    verdict = screen_new(author, body, title=title, is_question=True)
     new_images = uploads.store_images(images, author)
     attachments = uploads.claim(upload_tokens, author) + new_images
     try:
-        now = utcnow()
-        thread = Thread(
-            title=title,
-            slug=slugify(title),
-            author_id=author.id,
-            created_at=now,
-            last_activity_at=now,
-            tags=tag_service.tags_for(tag_pairs),
+        thread, question = new_thread(
+            author, title, body, tag_service.tags_for(tag_pairs), verdict=verdict,
+            created_at=utcnow(), attachments=attachments,
         )
-        question = Post(
-            thread=thread,
-            post_type="question",
-            author_id=author.id,
-            body_md=body,
-            body_html=render_markdown(body),
-            status=screening.status_for(verdict),
-            created_at=now,
-            attachments=attachments,
-        )
-        db.session.add_all([thread, question])
         db.session.flush()
-        _add_revision(question, author, title=title, tags=_tag_text(thread))
-        screening.record(question, verdict)
+        store(question, verdict, title=title, tags=_tag_text(thread))
         refresh_thread(thread)
         tag_service.refresh_counts(thread.tags)
         db.session.commit()
@@ -145,25 +201,17 @@ def post_answer(author, thread, body, images=(), upload_tokens=(), personal_data
     body = normalize_text(body)
     validate_answer(body)
     check_personal_data({"body": body}, personal_data_ok)
-    verdict = screening.screen(author, body)
+    verdict = screen_new(author, body)
     new_images = uploads.store_images(images, author)
     attachments = uploads.claim(upload_tokens, author) + new_images
     try:
         now = utcnow()
-        answer = Post(
-            thread_id=thread.id,
-            post_type="answer",
-            author_id=author.id,
-            body_md=body,
-            body_html=render_markdown(body),
-            status=screening.status_for(verdict),
-            created_at=now,
+        answer = new_post(
+            thread, "answer", author, body, verdict=verdict, created_at=now,
             attachments=attachments,
         )
-        db.session.add(answer)
         db.session.flush()
-        _add_revision(answer, author)
-        screening.record(answer, verdict)
+        store(answer, verdict)
         if answer.is_published:
             thread.last_activity_at = now
             notifications.notify(
@@ -188,22 +236,13 @@ def post_comment(author, parent, body, personal_data_ok=False):
     body = normalize_text(body)
     validate_comment(body)
     check_personal_data({"body": body}, personal_data_ok)
-    verdict = screening.screen(author, body)
+    verdict = screen_new(author, body)
     now = utcnow()
-    comment = Post(
-        thread_id=parent.thread_id,
-        post_type="comment",
-        parent_id=parent.id,
-        author_id=author.id,
-        body_md=body,
-        body_html=render_plain(body),
-        status=screening.status_for(verdict),
-        created_at=now,
+    comment = new_post(
+        parent.thread, "comment", author, body, verdict=verdict, created_at=now, parent=parent
     )
-    db.session.add(comment)
     db.session.flush()
-    _add_revision(comment, author)
-    screening.record(comment, verdict)
+    store(comment, verdict)
     if comment.is_published:
         parent.thread.last_activity_at = now
         notifications.notify(
@@ -263,9 +302,7 @@ def edit_post(editor, post, body, title=None, tags=None, images=(), personal_dat
             thread.tags = tag_service.tags_for(tag_pairs)
             changed_tags += thread.tags
         post.body_md = body
-        post.body_html = (
-            render_plain(body) if post.post_type == "comment" else render_markdown(body)
-        )
+        post.body_html = render_body(post.post_type, body)
         post.updated_at = utcnow()
         post.attachments.extend(attachments)
         before_status = post.status
