@@ -17,11 +17,6 @@ def env_bool(name, default):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name, default):
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
 class Config:
     SECRET_KEY = None  # read from the environment or generated once into the instance folder
     SQLALCHEMY_DATABASE_URI = None  # DATABASE_URL, else SQLite under the instance folder
