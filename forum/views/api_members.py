@@ -9,7 +9,7 @@ from forum.models import Post
 from forum.permissions import can_view
 from forum.services import duplicates, member_data, notifications, saved
 from forum.services.errors import ValidationError
-from forum.templating import post_url, thread_url
+from forum.templating import thread_url
 from forum.views.api import bp, json_body, token_required
 from forum.views.helpers import get_thread
 
@@ -58,7 +58,7 @@ def saved_json(row):
         "type": post.post_type,
         "question_id": post.thread_id,
         "title": post.thread.title,
-        "url": post_url(post),
+        "url": thread_url(post.thread, _anchor=f"post-{post.id}", _external=True),
         "saved_at": row.created_at.isoformat(),
     }
 
