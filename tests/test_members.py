@@ -469,3 +469,52 @@ def test_member_data_module_is_used_for_deletion(leaving):
     member_data.delete_account(user)
     member_data.delete_account(user)  # twice: nothing more happens
     assert ModerationEvent.query.filter_by(action="delete_account").count() == 1
+
+
+def test_a_duplicate_takes_no_new_answers(client, auth, moderator, original, duplicate, member):
+    duplicates.close(moderator, duplicate, original.id)
+    auth.login(member)
+    html = page(client, duplicate)
+    assert 'id="answer-form"' not in html and "hãy trả lời ở" in html
+    response = client.post(f"/q/{duplicate.id}/answer", data={"body": "Một câu trả lời muộn."})
+    assert response.status_code == 403 and "Một câu trả lời muộn." in response.get_data(
+        as_text=True
+    )
+
+
+# Snags ------------------------------------------------------------------------------------------
+
+
+def test_an_answer_with_a_phone_number_gets_the_check_step_with_the_warning_first(
+    client, auth, thread, other_member
+):
+    auth.login(other_member)
+    body = "Bạn gọi số 0987654321 của mình, mình chỉ cho cách cài nhé."
+    response = client.post(f"/q/{thread.id}/answer", data={"body": body})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Xem lại trước khi đăng" in html
+    warning, textarea = html.index('id="privacy-warning"'), html.index('id="answer-body"')
+    assert warning < textarea and "chưa được đăng" in html
+    assert body in html[textarea:] and 'name="personal_data_ok"' in html
+    assert Post.query.filter_by(post_type="answer").count() == 0
+    client.post(
+        f"/q/{thread.id}/answer", data={"body": body, "confirmed": "1", "personal_data_ok": "1"}
+    )
+    assert Post.query.filter_by(post_type="answer").count() == 1
+
+
+def test_seeded_members_joined_before_their_first_post_not_minutes_ago(app):
+    from forum.seeding import seed
+
+    seed()
+    first_post = dict(
+        db.session.execute(
+            select(Post.author_id, db.func.min(Post.created_at)).group_by(Post.author_id)
+        ).all()
+    )
+    seeded = User.query.filter(User.is_placeholder.is_(False)).all()
+    assert len(seeded) >= 20
+    for user in seeded:
+        assert (utcnow() - user.created_at).days > 30, user.username
+        if user.id in first_post:
+            assert user.created_at < first_post[user.id].replace(tzinfo=user.created_at.tzinfo)

@@ -134,16 +134,24 @@ def ask_question(author, title, body, tags, images=(), upload_tokens=(), persona
 def check_answer(author, thread, body):
     """Raise with every problem of an answer about to be posted (nothing is stored)."""
     _require_poster(author)
+    _require_open(thread)
+    validate_answer(normalize_text(body))
+
+
+def _require_open(thread):
     if not thread.question.is_published:
         raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
-    validate_answer(normalize_text(body))
+    if thread.duplicate_of_id is not None:
+        # As on Stack Exchange: a duplicate takes no new answers; the original gathers them.
+        raise PermissionDenied(
+            _("Câu hỏi này trùng với một câu hỏi khác: hãy trả lời ở câu hỏi gốc.")
+        )
 
 
 def post_answer(author, thread, body, images=(), upload_tokens=(), personal_data_ok=False):
     """Answer; `upload_tokens` names images the author uploaded earlier, at the check step."""
     _require_poster(author)
-    if not thread.question.is_published:
-        raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
+    _require_open(thread)
     body = normalize_text(body)
     validate_answer(body)
     check_personal_data({"body": body}, personal_data_ok)
