@@ -1,0 +1,97 @@
+"""Members' flows on a 360 px phone: a moderator closes a question as a duplicate and its asker
+is led to the answer; a member saves an answer and finds it again. Each page is audited by
+the fixture (axe-core, no sideways scrolling); screenshots also go to .screens/members/."""
+
+from conftest import PHONE, SCREENS
+
+from forum.extensions import db
+from forum.models import Thread, User
+from forum.services import posts
+
+SHOTS = SCREENS / "members"
+
+
+def shot(person, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    person.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def big_enough(person, selector):
+    box = person.page.locator(selector).first.bounding_box()
+    return box is not None and box["height"] >= 44
+
+
+def test_a_moderator_closes_a_duplicate_and_the_asker_finds_the_answer(visitor, live_server):
+    app = live_server.app
+    with app.app_context():
+        original = db.session.scalar(
+            db.select(Thread).where(Thread.title.like("Làm sao đổi mật khẩu Zalo%"))
+        )
+        original_url = f"/q/{original.id}/{original.slug}"
+        asker = db.session.get(User, live_server.users["ba_lien"])
+        repeat = posts.ask_question(
+            asker,
+            "Quên mật khẩu Zalo, không nhận được mã thì làm sao?",
+            "Bà bấm Quên mật khẩu trên Zalo mà chờ mãi không thấy mã gửi về máy Oppo.",
+            "zalo",
+        )
+        repeat_url, repeat_id = f"/q/{repeat.id}/{repeat.slug}", repeat.id
+
+    moderator = visitor(PHONE, "vi")
+    moderator.login("dieuhanh_lan")
+    moderator.go(repeat_url, label="before-closing")
+    assert big_enough(moderator, f'a[href="/q/{repeat_id}/duplicate"]')
+    moderator.submit(f'a[href="/q/{repeat_id}/duplicate"]', label="duplicate-form")
+    shot(moderator, "01-duplicate-form-phone")
+    moderator.page.fill("#of-link", live_server.url + original_url)
+    moderator.submit("form.stack button.primary", label="closed")
+    # The box that says where the answer is comes right under the title, on the first screen.
+    assert moderator.in_view("#duplicate")
+    assert "Làm sao đổi mật khẩu Zalo" in moderator.text("#duplicate")
+    assert "Zalo sẽ gọi điện đọc mã" in moderator.text("#duplicate")
+    shot(moderator, "02-duplicate-closed-phone")
+
+    asker_visit = visitor(PHONE, "vi")
+    asker_visit.login("ba_lien")
+    asker_visit.submit(".icon-link.bell", label="bell")
+    assert "đã có câu trả lời ở một câu hỏi khác" in asker_visit.text(".notes")
+    shot(asker_visit, "03-asker-notification-phone")
+    asker_visit.submit(".notes li button", label="asker-sees-duplicate")
+    assert asker_visit.in_view("#duplicate")
+    asker_visit.submit("#duplicate a.button", label="accepted-answer")
+    assert asker_visit.page.url.split("#")[0].endswith(original_url)
+    assert "Zalo sẽ gọi điện đọc mã" in asker_visit.text(".answers")
+    shot(asker_visit, "04-original-answer-phone")
+
+
+def test_a_member_saves_an_answer_and_finds_it_in_saved_posts(visitor, live_server):
+    with live_server.app.app_context():
+        thread = db.session.scalar(
+            db.select(Thread).where(Thread.title.like("Cách dùng ChatGPT viết bài%"))
+        )
+        thread_url = f"/q/{thread.id}/{thread.slug}"
+
+    member = visitor(PHONE, "vi")
+    member.login("tuan_sv")
+    member.go(thread_url, label="thread-to-save")
+    save = "article.answer form[action$='/save'] button"
+    assert big_enough(member, save)
+    member.submit(save, label="saved-answer")
+    assert member.page.locator(f"{save}[aria-pressed='true']").count() == 1
+    shot(member, "05-answer-saved-phone")
+    member.submit('.icon-link[href="/saved"]', label="saved-page")
+    assert "Cách dùng ChatGPT viết bài" in member.text(".saved-list")
+    assert "Viết bài" in member.text(".saved-list")
+    shot(member, "06-saved-page-phone")
+    member.submit(".saved-list button", label="unsaved")
+    assert "Bạn chưa lưu bài nào" in member.text()
+
+
+def test_visitors_find_register_in_the_header(visitor):
+    newcomer = visitor(PHONE, "vi")
+    newcomer.go("/", label="home-visitor")
+    link = newcomer.page.locator(".site-header a[href='/register']")
+    assert link.is_visible() and newcomer.in_view(".site-header a[href='/register']")
+    shot(newcomer, "07-home-visitor-register-phone")
+    newcomer.submit(".site-header a[href='/register']", label="register-from-header")
+    assert newcomer.page.url.endswith("/register")
