@@ -95,3 +95,17 @@ def test_visitors_find_register_in_the_header(visitor):
     shot(newcomer, "07-home-visitor-register-phone")
     newcomer.submit(".site-header a[href='/register']", label="register-from-header")
     assert newcomer.page.url.endswith("/register")
+
+
+def test_the_header_fits_a_320_px_screen_for_visitors_and_members(visitor):
+    person = visitor(PHONE, "vi")
+    person.page.set_viewport_size({"width": 320, "height": 640})
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    person.go("/", audit=False)
+    assert person.page.evaluate(overflow) <= 1
+    shot(person, "08-home-visitor-320")
+    person.login("minh_sv")
+    person.go("/", audit=False)
+    assert person.page.evaluate(overflow) <= 1
+    assert person.page.locator('.icon-link[href="/saved"]').is_visible()
+    shot(person, "09-home-member-320")
