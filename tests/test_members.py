@@ -518,3 +518,19 @@ def test_seeded_members_joined_before_their_first_post_not_minutes_ago(app):
         assert (utcnow() - user.created_at).days > 30, user.username
         if user.id in first_post:
             assert user.created_at < first_post[user.id].replace(tzinfo=user.created_at.tzinfo)
+
+
+def test_a_member_without_the_reputation_is_told_why(client, auth, other_member, duplicate,
+                                                      original):
+    auth.login(other_member)
+    assert client.get(f"/q/{duplicate.id}/duplicate").status_code == 403
+    response = client.post(f"/q/{duplicate.id}/duplicate", data={"of": str(original.id)})
+    assert response.status_code == 403 and "điểm uy tín" in response.get_data(as_text=True)
+
+
+def test_one_export_file_is_kept(client, auth, leaving):
+    user, _own, _answer = leaving
+    member_data.request_export(user)
+    member_data.request_export(user)
+    exports = list(member_data.exports_dir().glob("*.zip"))
+    assert len(exports) == 1 and member_data.latest_export(user).status == "ready"

@@ -122,6 +122,11 @@ def request_export(user):
     """Start a zip of the member's data (a job makes it); returns the DataExport."""
     if user.deleted_at is not None:
         raise PermissionDenied(_("Tài khoản này đã bị xóa."))
+    latest = latest_export(user)
+    if latest is not None and latest.status == "pending":
+        return latest  # one at a time: pressing the button twice makes one file
+    # Only the newest file is kept: older ones hold data the member may since have changed.
+    _forget_exports(user)
     export = DataExport(user_id=user.id, token=secrets.token_urlsafe(24), status="pending")
     db.session.add(export)
     db.session.commit()
@@ -155,6 +160,13 @@ def build_export(export_id):
     export.status = "ready"
     export.finished_at = utcnow()
     db.session.commit()
+
+
+def _forget_exports(user):
+    """Remove the member's export files and rows (the caller commits)."""
+    for export in db.session.scalars(select(DataExport).where(DataExport.user_id == user.id)):
+        export_path(export).unlink(missing_ok=True)
+        db.session.delete(export)
 
 
 def latest_export(user):
@@ -204,9 +216,7 @@ def delete_account(user, remove_posts=False, actor=None):
     for note in db.session.scalars(reset_requests):
         if note.data.get("username") == old_username:
             db.session.delete(note)
-    for export in db.session.scalars(select(DataExport).where(DataExport.user_id == user.id)):
-        export_path(export).unlink(missing_ok=True)
-        db.session.delete(export)
+    _forget_exports(user)
     # Moderation records keep the action, date and the moderator's reason, not texts or notes.
     db.session.execute(
         update(ModerationEvent).where(ModerationEvent.subject_id == user.id).values(data={})
@@ -220,7 +230,7 @@ def delete_account(user, remove_posts=False, actor=None):
     ):
         author.name = ""
         author.name_key = f"deleted:{author.id}"
-    user.username = f"deleted.{user.id}"
+    user.username = _free_username(f"deleted.{user.id}")
     user.display_name = None
     user.email = None
     user.email_verified_at = None
@@ -239,6 +249,13 @@ def delete_account(user, remove_posts=False, actor=None):
     db.session.commit()
     for thread_id in threads:
         indexing.search_changed(thread_id)
+
+
+def _free_username(name):
+    """The neutral name, unless a member happened to register it."""
+    while db.session.scalar(select(User.id).where(User.username == name)):
+        name = f"{name[:21]}.{secrets.token_hex(3)}"
+    return name
 
 
 def _remove_posts(user):

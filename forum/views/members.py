@@ -20,7 +20,7 @@ from forum.extensions import db
 from forum.models import Post
 from forum.permissions import can_close_as_duplicate
 from forum.services import duplicates, member_data, mentions, saved, searching
-from forum.services.errors import ServiceError, ValidationError
+from forum.services.errors import NotFound, ServiceError, ValidationError
 from forum.templating import post_url, thread_url
 from forum.views.helpers import get_post, get_thread
 
@@ -87,7 +87,9 @@ def mark_duplicate(thread_id):
     if request.method == "POST":
         try:
             outcome = duplicates.close(current_user, thread, original_id_from(typed))
-        except ServiceError as error:
+        except (ValidationError, NotFound) as error:
+            # A wrong original: the form again, with what was wrong. Not being allowed, or the
+            # question being closed already, goes to the error page with its message.
             errors = {**error.field_errors, "": error.messages}
             return _duplicate_form(thread, typed, errors, error.status)
         if outcome.closed:
