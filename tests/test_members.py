@@ -427,6 +427,7 @@ def test_deleting_an_account_leaves_no_personal_data_and_keeps_the_posts(client,
     assert client.get("/account").status_code == 302  # logged out
     assert accounts.authenticate(f"deleted.{user.id}", PASSWORD) is None
     assert db.session.get(User, user.id).deleted_at is not None
+    assert "thành viên đã rời nhóm" not in client.get("/users").get_data(as_text=True)
 
 
 def test_deleting_an_account_with_its_posts_erases_their_text(client, leaving, moderator):

@@ -2,10 +2,13 @@
 is led to the answer; a member saves an answer and finds it again. Each page is audited by
 the fixture (axe-core, no sideways scrolling); screenshots also go to .screens/members/."""
 
-from conftest import PHONE, SCREENS
+import pytest
+from conftest import PHONE, SCREENS, LiveServer, Visitor
 
+from forum import indexing
 from forum.extensions import db
 from forum.models import Thread, User
+from forum.seeding import DEMO_PASSWORD, seed
 from forum.services import posts
 
 SHOTS = SCREENS / "members"
@@ -109,3 +112,49 @@ def test_the_header_fits_a_320_px_screen_for_visitors_and_members(visitor):
     assert person.page.evaluate(overflow) <= 1
     assert person.page.locator('.icon-link[href="/saved"]').is_visible()
     shot(person, "09-home-member-320")
+
+
+def seeded_forum():
+    seed()
+    indexing.apply_search_changes()
+    return {}
+
+
+@pytest.fixture(scope="module")
+def seeded_server(chromium, tmp_path_factory, classifier_path):
+    """The forum as `make run` shows it: the demo content of seed/."""
+    server = LiveServer(tmp_path_factory.mktemp("seeded"), classifier_path, populate=seeded_forum)
+    yield server
+    server.close()
+
+
+def test_the_duplicate_flow_on_seeded_threads(chromium, seeded_server, request):
+    with seeded_server.app.app_context():
+        def find(start):
+            return db.session.scalar(db.select(Thread).where(Thread.title.like(start + "%")))
+
+        original = find("Dùng ChatGPT để kiểm tra tin nhắn có phải lừa đảo")
+        repeat = find("co cach nao nho may AI xem giup tin nhan")
+        original_url = f"/q/{original.id}/{original.slug}"
+        repeat_url, repeat_id = f"/q/{repeat.id}/{repeat.slug}", repeat.id
+    moderator = Visitor(chromium, seeded_server, request.node.name, PHONE, "vi")
+    try:
+        moderator.login("dieuhanh_lan", DEMO_PASSWORD)
+        moderator.go("/u/dieuhanh_lan", label="seeded-moderator-profile")
+        assert "phút trước" not in moderator.text(".profile")  # joined months ago
+        shot(moderator, "10-seeded-profile-joined-phone")
+        moderator.go(repeat_url, label="seeded-repeat")
+        moderator.submit(f'a[href="/q/{repeat_id}/duplicate"]', label="seeded-duplicate-form")
+        moderator.page.fill("#of-link", original_url)
+        moderator.submit("form.stack button.primary", label="seeded-closed")
+        assert moderator.in_view("#duplicate")
+        assert "kiểm tra tin nhắn có phải lừa đảo" in moderator.text("#duplicate")
+        shot(moderator, "11-seeded-duplicate-closed-phone")
+        # The duplicate's own words, searched, lead to the original.
+        moderator.go("/search?q=nho+may+AI+xem+giup+tin+nhan+co+lua+khong&mode=keyword",
+                     label="seeded-search")
+        first = moderator.page.locator(".results .result-title a").first
+        assert first.get_attribute("href").split("#")[0] == original_url
+        shot(moderator, "12-seeded-search-leads-to-original-phone")
+    finally:
+        moderator.close()
