@@ -158,3 +158,26 @@ def test_the_duplicate_flow_on_seeded_threads(chromium, seeded_server, request):
         shot(moderator, "12-seeded-search-leads-to-original-phone")
     finally:
         moderator.close()
+
+
+def test_an_answer_with_a_phone_number_stops_at_the_check_step(visitor, live_server):
+    with live_server.app.app_context():
+        thread = db.session.scalar(
+            db.select(Thread).where(Thread.title.like("Kích hoạt tài khoản định danh%"))
+        )
+        thread_url = f"/q/{thread.id}/{thread.slug}"
+    helper = visitor(PHONE, "vi")
+    helper.login("minh_sv")
+    helper.go(thread_url, label="thread-to-answer-with-phone")
+    text = "Bạn ra công an xã mang căn cước, cần thì gọi mình 0912 345 678 mình chỉ thêm."
+    helper.page.fill("#answer-body", text)
+    helper.submit("#answer-form button.primary", label="answer-privacy-check")
+    # Not posted, and it says so first, on the first screen; the answer is kept below.
+    assert helper.in_view("#privacy-warning")
+    assert "chưa được đăng" in helper.text("#privacy-warning")
+    assert helper.page.input_value("#answer-body") == text
+    shot(helper, "13-answer-privacy-check-phone")
+    helper.page.fill("#answer-body", text.replace(", cần thì gọi mình 0912 345 678 mình", ","))
+    helper.submit('button[name="confirmed"]', label="answer-posted-after-check")
+    assert "Bạn ra công an xã mang căn cước" in helper.text(".answers")
+    assert "0912" not in helper.text(".answers")
