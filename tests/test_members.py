@@ -4,6 +4,7 @@ data (export, account deletion)."""
 import io
 import json
 import zipfile
+from dataclasses import replace as copy
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -20,8 +21,11 @@ from forum.models import (
     User,
     utcnow,
 )
+from forum.seeding import seed
 from forum.services import accounts, duplicates, member_data, mentions, posts, review, saved
 from forum.services.errors import PermissionDenied
+from forum.services.originals import prefer_originals
+from search.documents import Hit
 from tests.conftest import PASSWORD
 
 
@@ -505,8 +509,6 @@ def test_an_answer_with_a_phone_number_gets_the_check_step_with_the_warning_firs
 
 
 def test_seeded_members_joined_before_their_first_post_not_minutes_ago(app):
-    from forum.seeding import seed
-
     seed()
     first_post = dict(
         db.session.execute(
@@ -535,3 +537,23 @@ def test_one_export_file_is_kept(client, auth, leaving):
     member_data.request_export(user)
     exports = list(member_data.exports_dir().glob("*.zip"))
     assert len(exports) == 1 and member_data.latest_export(user).status == "ready"
+
+
+def test_originals_replace_duplicate_hits_and_leave_other_hits_alone(
+    app, moderator, original, duplicate, thread
+):
+    duplicates.close(moderator, duplicate, original.id)
+    base = Hit("q:1", "question", thread.id, None, "t", "t", "", 1.0, (), utcnow(), 0, False, 0)
+    hits = [
+        copy(base, question_id=duplicate.id, score=0.9),
+        copy(base, question_id=thread.id, score=0.8),
+        copy(base, question_id=thread.id, answer_id=5, kind="answer", score=0.7),
+        copy(base, question_id=original.id, score=0.6),  # stood for by the duplicate's hit
+        copy(base, question_id=original.id, answer_id=7, kind="answer", score=0.5),
+    ]
+    assert [(h.question_id, h.answer_id, h.score) for h in prefer_originals(hits)] == [
+        (original.id, None, 0.9),
+        (thread.id, None, 0.8),
+        (thread.id, 5, 0.7),
+        (original.id, 7, 0.5),
+    ]

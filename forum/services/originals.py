@@ -38,15 +38,20 @@ def originals_of(thread_ids):
 
 
 def prefer_originals(hits):
-    """Search hits with each duplicate's hit turned into its original's (at the duplicate's
-    score, since its wording matched), one hit per thread, best first."""
+    """Search hits with each duplicate's hit turned into its original's question (at the
+    duplicate's score, since its wording matched), best first. An original is shown once:
+    a duplicate's hit is dropped when its original's thread is already above it, and the
+    original's own question hit when a duplicate's hit already stands for it. Other hits are
+    left as they are (an uncollapsed search keeps several hits per thread)."""
     originals = originals_of(hit.question_id for hit in hits)
     if not originals:
         return list(hits)
-    shown, result = set(), []
+    shown, standing_for, result = set(), set(), []
     for hit in hits:
         original = originals.get(hit.question_id)
         if original is not None:
+            if original.id in shown:
+                continue
             hit = replace(
                 hit,
                 kind="question",
@@ -57,7 +62,8 @@ def prefer_originals(hits):
                 answer_count=original.answer_count,
                 has_accepted=original.accepted_answer_id is not None,
             )
-        if hit.question_id in shown:
+            standing_for.add(original.id)
+        elif hit.question_id in standing_for and hit.answer_id is None:
             continue
         shown.add(hit.question_id)
         result.append(hit)
