@@ -51,6 +51,13 @@ class Config:
 
     QUESTIONS_PER_PAGE = 20
 
+    # Closing as a duplicate: moderators at once; members with this reputation vote, and this
+    # many votes for the same original close the question.
+    DUPLICATE_VOTE_REPUTATION = 50
+    DUPLICATE_VOTES_TO_CLOSE = 3
+    # @mentions: only the first few names of a post notify anyone (no mention spam).
+    MENTIONS_PER_POST = 5
+
     # Rate limits (Flask-Limiter); memory store unless REDIS_URL/RATELIMIT_STORAGE_URI is set
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True

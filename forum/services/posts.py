@@ -10,7 +10,7 @@ from forum.extensions import db
 from forum.markup import normalize_text, render_markdown, render_plain, slugify
 from forum.models import Post, Revision, Thread, utcnow
 from forum.permissions import can_accept, can_delete, can_edit, can_post, can_redact
-from forum.services import notifications, screening, uploads
+from forum.services import mentions, notifications, screening, uploads
 from forum.services import tags as tag_service
 from forum.services.assistant import personal_data
 from forum.services.audit import log
@@ -170,12 +170,14 @@ def ask_question(author, title, body, tags, images=(), upload_tokens=(), persona
         store(question, verdict, title=title, tags=_tag_text(thread))
         refresh_thread(thread)
         tag_service.refresh_counts(thread.tags)
+        mentioned = mentions.notify_mentions(question)
         db.session.commit()
     except Exception:
         db.session.rollback()
         uploads.discard(new_images)
         raise
     _after_commit(thread)
+    mentions.after_commit(mentioned, question)
     # Help the asker at once: suggested past answers, members who may know, a drafted answer.
     jobs.enqueue("suggest_answers", thread.id)
     if question.is_published:
@@ -188,16 +190,24 @@ def ask_question(author, title, body, tags, images=(), upload_tokens=(), persona
 def check_answer(author, thread, body):
     """Raise with every problem of an answer about to be posted (nothing is stored)."""
     _require_poster(author)
+    _require_open(thread)
+    validate_answer(normalize_text(body))
+
+
+def _require_open(thread):
     if not thread.question.is_published:
         raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
-    validate_answer(normalize_text(body))
+    if thread.duplicate_of_id is not None:
+        # As on Stack Exchange: a duplicate takes no new answers; the original gathers them.
+        raise PermissionDenied(
+            _("Câu hỏi này trùng với một câu hỏi khác: hãy trả lời ở câu hỏi gốc.")
+        )
 
 
 def post_answer(author, thread, body, images=(), upload_tokens=(), personal_data_ok=False):
     """Answer; `upload_tokens` names images the author uploaded earlier, at the check step."""
     _require_poster(author)
-    if not thread.question.is_published:
-        raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
+    _require_open(thread)
     body = normalize_text(body)
     validate_answer(body)
     check_personal_data({"body": body}, personal_data_ok)
@@ -218,12 +228,14 @@ def post_answer(author, thread, body, images=(), upload_tokens=(), personal_data
                 thread.author_id, "answer", actor=author, thread=thread, post=answer
             )
         refresh_thread(thread)
+        mentioned = mentions.notify_mentions(answer)
         db.session.commit()
     except Exception:
         db.session.rollback()
         uploads.discard(new_images)
         raise
     _after_commit(thread)
+    mentions.after_commit(mentioned, answer)
     if answer.is_published:
         jobs.enqueue("email_answer_notices", answer.id)  # the asker and followers, by email
     return answer
@@ -248,7 +260,9 @@ def post_comment(author, parent, body, personal_data_ok=False):
         notifications.notify(
             parent.author_id, "comment", actor=author, thread=parent.thread, post=comment
         )
+    mentioned = mentions.notify_mentions(comment)
     db.session.commit()
+    mentions.after_commit(mentioned, comment)
     return comment
 
 
@@ -320,12 +334,14 @@ def edit_post(editor, post, body, title=None, tags=None, images=(), personal_dat
         if changed_tags or post.status != before_status:
             tag_service.refresh_counts(set(changed_tags) | set(thread.tags))
             refresh_thread(thread)
+        mentioned = mentions.notify_mentions(post)  # names the edit added
         db.session.commit()
     except Exception:
         db.session.rollback()
         uploads.discard(attachments)
         raise
     _after_commit(thread)
+    mentions.after_commit(mentioned, post)
     return post
 
 
