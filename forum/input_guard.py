@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 # both databases alike). A larger id cannot name a row, so its URL is simply not found.
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000  # far past any real list; beyond it, the offset would overflow the database
+MAX_PATH_PART = 255  # NAME_MAX of Linux file systems
 MAX_JSON_BYTES = 256 * 1024  # a 20,000-character post, every character \u-escaped, fits
 MAX_JSON_DEPTH = 32  # the API's bodies are flat objects; Python's parser recurses per level
 
@@ -100,9 +101,19 @@ def page_arg(name="page"):
     return max(int(raw), 1)
 
 
-def refuse_control_characters_in_path():
-    """A path with control characters names no page (and would reach queries as a name)."""
-    if CONTROL_CHARS.search(request.path):
+def id_list(values):
+    """The ids among form values (checkboxes of rows): digits within MAX_ID; the rest dropped."""
+    return [
+        int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= 10 and int(v) <= MAX_ID
+    ]
+
+
+def refuse_impossible_paths():
+    """A path with control characters, or with a part longer than any name a file system takes,
+    names no page here (slugs, usernames and tokens are far shorter): 404 before any view
+    passes it to a query or to the disk."""
+    path = request.path
+    if CONTROL_CHARS.search(path) or any(len(part) > MAX_PATH_PART for part in path.split("/")):
         abort(404)
 
 
@@ -110,4 +121,4 @@ def init_app(app):
     """Install the guards: call before any blueprint is registered (routes take the converter)."""
     app.request_class = GuardedRequest
     app.url_map.converters["int"] = IdConverter
-    app.before_request(refuse_control_characters_in_path)
+    app.before_request(refuse_impossible_paths)
