@@ -139,9 +139,8 @@ def variants(rule, method, defaults):
         for kind, value in bad.items():
             yield f"path: {kind}", fill(rule, defaults, **{name: value}), {}
     if method == "GET":
-        for param in QUERY_PARAMS:
+        for param in QUERY_PARAMS:  # one at a time: each number is read on its own
             yield "query: huge int", f"{path}?{param}={HUGE_INTS[2]}", {}
-            yield "query: NUL byte", f"{path}?{param}=a%00b", {}
         for kind, value in BAD_URL_TEXTS.items():
             query = "&".join(f"{param}={value}" for param in QUERY_PARAMS)
             yield f"query: {kind}", f"{path}?{query}", {}
