@@ -1,7 +1,8 @@
 """Backups that restore: one tar file holding the database (SQLite's online backup, or pg_dump's
-custom format on PostgreSQL), the uploaded images and a manifest of row counts. The search index
-and the models are derived data: a restored instance's follower rebuilds the index from the
-database (stored vectors included), and models come from `flask models prepare`."""
+custom format on PostgreSQL), the uploaded images, the moderation classifier trained here and a
+manifest of row counts. The search index and the encoder are derived data: a restored instance's
+follower rebuilds the index from the database (stored vectors included), and the encoder comes
+from `flask models prepare`."""
 
 import io
 import json
@@ -29,6 +30,7 @@ MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite"
 PG_DUMP_FILE = "database.pgdump"
 UPLOADS = "uploads"
+MODERATION = "moderation"
 
 
 class BackupError(Exception):
@@ -83,12 +85,12 @@ def backup(target_dir):
             "database": dialect(),
             "counts": table_counts(),
         }
-        uploads = Path(current_app.config["UPLOADS_PATH"])
         with tarfile.open(partial, "w") as archive:
             _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2).encode())
             archive.add(database_file, arcname=database_file.name)
-            if uploads.is_dir():
-                archive.add(uploads, arcname=UPLOADS)
+            for folder, name in _folders():
+                if folder.is_dir():
+                    archive.add(folder, arcname=name)
     partial.rename(final)
     return final
 
@@ -124,7 +126,10 @@ def restore(archive_path):
                 f"{dialect()} (restore into an instance of the same kind)"
             )
         _load_database(work)
-        uploads = _restore_uploads(work / UPLOADS)
+        for folder, name in _folders():
+            if (work / name).is_dir():
+                shutil.copytree(work / name, folder, dirs_exist_ok=True)
+        uploads = _count_files(Path(current_app.config["UPLOADS_PATH"]))
     drop_index()
     db.session.expire_all()
     return RestoreReport(
@@ -160,13 +165,14 @@ def _load_database(work):
     )  # fmt: skip
 
 
-def _restore_uploads(source):
-    """Copy the backed-up images into this instance's uploads folder; returns how many."""
-    if not source.is_dir():
-        return 0
-    target = Path(current_app.config["UPLOADS_PATH"])
-    shutil.copytree(source, target, dirs_exist_ok=True)
-    return sum(1 for path in target.rglob("*") if path.is_file())
+def _folders():
+    """(folder of this instance, name in the archive) of the files a backup carries."""
+    config = current_app.config
+    return [(Path(config["UPLOADS_PATH"]), UPLOADS), (Path(config["MODERATION_PATH"]), MODERATION)]
+
+
+def _count_files(folder):
+    return sum(1 for path in folder.rglob("*") if path.is_file()) if folder.is_dir() else 0
 
 
 def _with_sqlite_connection(action):
