@@ -59,8 +59,14 @@ def store_images(files, uploader):
                 _('Tệp "%(name)s" không phải ảnh hợp lệ (nhận JPG, PNG, WebP, GIF).', name=name)
             )
             continue
-        if size[0] * size[1] > config["MAX_IMAGE_PIXELS"]:
-            errors.append(_too_many_pixels(name, size, config["MAX_IMAGE_PIXELS"]))
+        if size is TOO_MANY_PIXELS or size[0] * size[1] > config["MAX_IMAGE_PIXELS"]:
+            errors.append(
+                _(
+                    'Ảnh "%(name)s" có quá nhiều điểm ảnh (tối đa %(mp)d triệu).',
+                    name=name,
+                    mp=config["MAX_IMAGE_PIXELS"] // 1_000_000,
+                )
+            )
             continue
         if errors:
             continue  # nothing more will be stored: checking the header is enough
@@ -77,33 +83,18 @@ def store_images(files, uploader):
     return saved
 
 
-def _too_many_pixels(name, size, budget):
-    return _(
-        'Ảnh "%(name)s" lớn quá: %(w)d×%(h)d điểm ảnh (tối đa %(mp)d triệu điểm ảnh).',
-        name=name,
-        w=size[0],
-        h=size[1],
-        mp=budget // 1_000_000,
-    )
-
-
 # Decoding is the one costly step in memory (a 16-megapixel PNG is 64 MB of pixels): one at a
 # time per process, so four threads uploading at once cannot add their peaks together.
 _decoding = threading.Lock()
-BAD_IMAGE = (
-    UnidentifiedImageError,
-    OSError,
-    ValueError,
-    SyntaxError,
-    EOFError,
-    Image.DecompressionBombWarning,
-    Image.DecompressionBombError,
-)
+TOO_MANY_PIXELS = object()  # the size Pillow's own bomb check refused to report
+BOMB = (Image.DecompressionBombWarning, Image.DecompressionBombError)
+BAD_IMAGE = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, *BOMB)
 
 
 def _declared_size(data):
     """(width, height) that an accepted image's header claims, read without decoding any pixel;
-    None when it is not an image we accept or its structure is broken."""
+    TOO_MANY_PIXELS past Pillow's limit (the forum's own); None when it is not an image we
+    accept or its structure is broken."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -112,6 +103,8 @@ def _declared_size(data):
                     return None
                 size = probe.size
                 probe.verify()  # catches truncated and corrupt files before decoding
+    except BOMB:
+        return TOO_MANY_PIXELS
     except BAD_IMAGE:
         return None
     return size
