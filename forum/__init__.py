@@ -24,16 +24,27 @@ from forum import (
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
-from forum.services import assistant, drafting, mail, screening, suggestions, uploads
+from forum.services import (
+    assistant,
+    drafting,
+    mail,
+    member_data,
+    mentions,
+    screening,
+    suggestions,
+    uploads,
+)
 from forum.views import (
     admin,
     api,
+    api_members,  # noqa: F401  (adds its routes to the API blueprint)
     auth,
     claims,
     email,
     errors,
     feeds,
     main,
+    members,
     notifications,
     questions,
     review,
@@ -170,6 +181,8 @@ def _init_services(app):
             mail.email_answer_notices,
             mail.send_outbox,
             screening.warm_moderation,
+            mentions.email_mention_notices,
+            member_data.build_export,
         ],
     )
     logging.basicConfig(
@@ -186,6 +199,7 @@ def _register_blueprints(app):
         tags,
         users,
         notifications,
+        members,
         review,
         admin,
         claims,
