@@ -145,7 +145,8 @@ def variants(rule, method, defaults):
             query = "&".join(f"{param}={value}" for param in QUERY_PARAMS)
             yield f"query: {kind}", f"{path}?{query}", {}
         return
-    for kind, value in {**BAD_TEXTS, "huge int": HUGE_INTS[1]}.items():
+    # 5,000 digits: past what Python's int() converts at all (4,300).
+    for kind, value in {**BAD_TEXTS, "huge int": HUGE_INTS[1], "5,000 digits": "9" * 5000}.items():
         yield f"form: {kind}", path, {"data": {field: value for field in FORM_FIELDS}}
         as_json = {field: value for field in FORM_FIELDS} | {"tags": [value, "chatgpt"]}
         yield f"JSON: {kind}", path, {"json": as_json}

@@ -1,5 +1,7 @@
 """Screenshots attached to posts: checked by content, re-encoded (which drops EXIF/GPS), resized."""
 
+import ctypes
+import ctypes.util
 import io
 import secrets
 import threading
@@ -131,6 +133,26 @@ def _decode(data, side):
                 return ImageOps.exif_transpose(image)
         except BAD_IMAGE:
             return None
+        finally:
+            _give_back_memory()
+
+
+def _libc_malloc_trim():
+    """glibc's malloc_trim, or None elsewhere (musl, macOS)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _libc_malloc_trim()
+
+
+def _give_back_memory():
+    """Return the freed full-size pixels to the system: glibc keeps freed memory of each
+    thread's arena for reuse, so without this a worker stays as large as its biggest decode."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _save(name, image, uploader):

@@ -98,7 +98,7 @@ def suspend(user_id):
             review.suspend(
                 current_user,
                 user,
-                int(days) if days.isdigit() else None,
+                int(days[:6]) if days.isdigit() else None,  # 6 digits: past every choice
                 request.form.get("reason", ""),
             )
             flash(_("Đã tạm khóa %(name)s.", name=user.username), "success")
