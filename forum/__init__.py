@@ -9,7 +9,18 @@ from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import assets, cli, indexing, jobs, labels, permissions, search_feed, templating
+from forum import (
+    assets,
+    cli,
+    indexing,
+    input_guard,
+    jobs,
+    labels,
+    permissions,
+    search_feed,
+    security_headers,
+    templating,
+)
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
@@ -21,6 +32,7 @@ from forum.services import (
     mentions,
     screening,
     suggestions,
+    uploads,
 )
 from forum.views import (
     admin,
@@ -64,11 +76,15 @@ def create_app(overrides=None):
     app.config.update(settings)
     _derive_paths(app, instance_path)
     if app.config["TRUSTED_PROXIES"]:
-        # The visitor's address from the proxy's X-Forwarded-For (rate limits are per address).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
+        # The visitor's address from the proxy's X-Forwarded-For (rate limits are per address),
+        # and X-Forwarded-Proto: HTTPS ends at the proxy, and HSTS is sent only over HTTPS.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     _init_extensions(app)
     _init_services(app)
+    input_guard.init_app(app)  # before the blueprints: their routes take its id converter
+    security_headers.init_app(app)
     _register_blueprints(app)
     _register_template_helpers(app)
     cli.init_app(app)
@@ -153,6 +169,7 @@ def _load_user(login_id):
 def _init_services(app):
     app.extensions["jobs"] = jobs.JobRunner(app)
     app.extensions["moderation"] = screening.Moderation(app)  # once per app; the model loads lazily
+    uploads.init_app(app)
     search_feed.listen()
     # Every background job, enqueued by its function's name (`jobs.enqueue("suggest_answers", id)`).
     jobs.register(

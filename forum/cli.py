@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from rq import Worker
 from tqdm import tqdm
 
-from forum import cli_community, indexing, jobs, model_setup, search_feed
+from forum import cli_backup, cli_community, indexing, jobs, model_setup, search_feed
 from forum.config import ROOT
 from forum.importer import import_lines
 from forum.models import ROLES
@@ -452,3 +452,4 @@ def init_app(app):
     app.cli.add_command(moderation_cli)
     app.cli.add_command(jobs_cli)
     cli_community.init_app(app, users_cli)
+    cli_backup.init_app(app)

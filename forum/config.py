@@ -40,7 +40,7 @@ class Config:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     MAX_IMAGE_BYTES = 5 * 1024 * 1024
     MAX_IMAGES_PER_POST = 6
-    MAX_IMAGE_PIXELS = 40_000_000
+    MAX_IMAGE_PIXELS = 16_000_000  # declared; PNG pixels take 4 bytes each once decoded
     IMAGE_MAX_SIDE = 1600
     IMAGE_THUMB_SIDE = 480
 

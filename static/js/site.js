@@ -354,3 +354,9 @@
     }, 400);
   });
 })();
+
+// A one-time link shown to copy: a tap selects all of it (kept here, not in an inline handler,
+// because the Content-Security-Policy allows no inline script).
+document.querySelectorAll("input.copy-link").forEach(function (input) {
+  input.addEventListener("click", function () { input.select(); });
+});
