@@ -45,18 +45,10 @@ def page_statements(client, thread):
     return statements
 
 
-# Since main's saved posts (merged 2026-12-08), templates/macros.html asks is_saved(post) once per
-# post for a member: one saved_posts query per answer. forum.services.saved.saved_ids reads a
-# page's in one query; until the thread page uses it these cases fail, strictly, as expected.
-SAVED_POSTS_N_PLUS_1 = pytest.mark.xfail(
-    strict=True, reason="saved_posts read once per post (macros.html is_saved): an N+1"
-)
-
-
 @pytest.mark.parametrize("viewer", [
     "visitor",
-    pytest.param("asker", marks=SAVED_POSTS_N_PLUS_1),
-    pytest.param("other member", marks=SAVED_POSTS_N_PLUS_1),
+    "asker",
+    "other member",
 ])
 def test_a_question_page_reads_as_much_with_twelve_answers_as_with_two(
     app, client, auth, member, other_member, make_user, make_thread, viewer

@@ -32,21 +32,11 @@ def unsave(user, post):
     db.session.commit()
 
 
-def is_saved(user, post):
-    return getattr(user, "is_authenticated", False) and _find(user, post) is not None
-
-
-def saved_ids(user, post_ids):
-    """Which of these posts the user saved (one query for a whole thread page)."""
-    if not getattr(user, "is_authenticated", False) or not post_ids:
+def saved_post_ids(user):
+    """Every post the user saved (one query; a page asks it once)."""
+    if not getattr(user, "is_authenticated", False):
         return set()
-    return set(
-        db.session.scalars(
-            select(SavedPost.post_id).where(
-                SavedPost.user_id == user.id, SavedPost.post_id.in_(list(post_ids))
-            )
-        )
-    )
+    return set(db.session.scalars(select(SavedPost.post_id).where(SavedPost.user_id == user.id)))
 
 
 def saved_posts(user):

@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -42,9 +43,17 @@ def original_id_from(value):
 def member_helpers():
     return {
         "duplicate_notice": duplicate_notice,
-        "is_saved": lambda post: saved.is_saved(current_user, post),
+        "is_saved": is_saved,
         "may_mark_duplicate": may_mark_duplicate,
     }
+
+
+def is_saved(post):
+    """Whether the viewer saved `post`: the member's saved ids are read once per page, not
+    once per post of a thread."""
+    if "saved_post_ids" not in g:
+        g.saved_post_ids = saved.saved_post_ids(current_user)
+    return post.id in g.saved_post_ids
 
 
 def duplicate_notice(thread):
