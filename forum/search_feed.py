@@ -45,7 +45,7 @@ BATCH = 500  # change rows per index commit
 HOLE_SECONDS = 300  # how long a gap in the ids may still be a transaction yet to commit
 KEEP_DAYS = 7
 # Measured (bench/search_speed.py): Whoosh's own BM25F takes ~0.3 s a query at 5k posts.
-WHOOSH_COMFORTABLE = 5_000  # change rows older than this are pruned; a node further behind rebuilds
+WHOOSH_COMFORTABLE = 5_000  # documents past which the follower warns that Whoosh gets slow
 
 # What a search document is made of: a change to anything else (views, activity times) is
 # not a search change.
@@ -122,12 +122,28 @@ def latest_change_id() -> int:
 
 
 def prune_changes(days: int = KEEP_DAYS) -> int:
-    """Delete change rows older than `days` (a node that far behind rebuilds anyway)."""
+    """Delete change rows older than `days`; a node further behind rebuilds (missed_changes).
+    The newest row always stays, so a follower can tell where the feed stands."""
+    newest = latest_change_id()
     result = db.session.execute(
-        delete(SearchChange).where(SearchChange.created_at < utcnow() - timedelta(days=days))
+        delete(SearchChange).where(
+            SearchChange.created_at < utcnow() - timedelta(days=days), SearchChange.id < newest
+        )
     )
     db.session.commit()
     return result.rowcount or 0
+
+
+def missed_changes(cursor: int) -> bool:
+    """Whether rows after `cursor` are gone: the node was away longer than the retention and
+    they were pruned, or the database is another one (restored from a backup, say). Only a
+    rebuild makes such a node's index right again."""
+    oldest, newest = db.session.execute(
+        select(func.min(SearchChange.id), func.max(SearchChange.id))
+    ).one()
+    if newest is None:
+        return cursor > 0
+    return newest < cursor or oldest > cursor + 1
 
 
 # Stored embeddings -----------------------------------------------------------------------
@@ -305,10 +321,14 @@ class Follower:
         report = FollowReport()
         with self._exclusive(), self.app.app_context():
             state = FollowState.read(self.state_path)
+            if state is not None and missed_changes(state.cursor):
+                log.warning("search follower: changes after %d were pruned before this node "
+                            "applied them; rebuilding its indexes", state.cursor)
+                state = None
             if state is None or state.engine != self.app.config["SEARCH_ENGINE"]:
-                # A new node, its index folder lost, or another keyword engine configured
-                # (its folder starts empty; a state of an older release names none: the build
-                # then rewrites only what differs, vectors come from the database).
+                # A new node, its index folder lost, too far behind, or another keyword engine
+                # configured (its folder starts empty; a state of an older release names none:
+                # the build then rewrites only what differs, vectors come from the database).
                 state, report.rebuilt = self._build(**progress)
             while True:
                 rows = self._pending(state)
