@@ -251,7 +251,7 @@ class Server:
         env.pop("REDIS_URL", None)  # jobs in a thread of each worker, limits off: no Redis
         if manifest.get("search_encoder"):
             env["BENCH_SEARCH_ENCODER"] = manifest["search_encoder"]
-        env["SEARCH_ENGINE"] = manifest.get("search_engine", "whoosh")
+        env["SEARCH_ENGINE"] = manifest.get("search_engine", "tantivy")
         command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
                    "--pythonpath", "bench", "load_lib.wsgi:app"]  # fmt: skip
         if args.query_encoder == "onnx":
@@ -708,7 +708,7 @@ def main(argv=None):
     scenarios = args.scenarios.split(",")
     world = load_world(manifest, rng)
     print(
-        f"database: {manifest['database_url']}; search: {manifest.get('search_engine', 'whoosh')}"
+        f"database: {manifest['database_url']}; search: {manifest.get('search_engine', 'tantivy')}"
         f" engine, {manifest['search_encoder']} vectors, queries encoded by "
         f"{'the real int8 model too' if args.query_encoder == 'onnx' else 'that encoder'}"
     )

@@ -17,12 +17,14 @@ The data are for measuring and choosing thresholds only, never for training. Fou
 `<repo>/../shared/eval`, or where FORUM_EVAL_DIR points; skipped with a message when absent.
 The sentence model comes from MODELS_PATH (default `<repo>/instance/models`).
 
-    python bench/real_moderation.py [--seed 10] [--no-team] [--no-vihos]
+    python bench/real_moderation.py [--seed 10] [--no-team] [--no-vihos] [--anchors]
     python bench/real_moderation.py --choose [--target 0.025]
 
-`--choose` prints the review threshold to put in forum/config.py: the lowest at which the
-whole pipeline holds at most `--target` of the clean comments of each dev split (ViHSD and
-ViCTSD), with the figures there (the classifier scored in batches, the rest post by post).
+`--choose` prints the review threshold (moderation.classifier.DEV_REVIEW_THRESHOLD): the lowest
+at which the whole pipeline holds at most `--target` of the clean comments of each dev split
+(ViHSD without the comments in the training file, ViCTSD and ViHOS), with the figures there
+(the classifier scored in batches, the rest post by post). `--anchors` adds the TF-IDF anchor,
+the span F1 on ViHOS dev and the classifier's calibration on the dev splits.
 
 `measure(app)` returns the table's rows, for other benchmarks to print beside their own.
 """
@@ -43,7 +45,7 @@ from flask_migrate import upgrade  # noqa: E402
 from forum import create_app  # noqa: E402
 from forum.services import accounts, screening  # noqa: E402
 from moderation import ModerationConfig, read_labelled_csv  # noqa: E402
-from moderation.classifier import CLEAN  # noqa: E402
+from moderation.classifier import CLEAN, ToxicityClassifierCheck  # noqa: E402
 from moderation.evaluation import (  # noqa: E402
     EVAL_DIR_ENV,
     Comment,
@@ -130,7 +132,7 @@ def team_held_out(app, seed: int = TEAM_SEED) -> dict:
     rows = read_labelled_csv(config.training_data_path)
     hard_negatives = [(text, CLEAN) for text in read_phrase_file(config.hard_negatives_path)]
     with app.app_context():
-        embedding = getattr(screening, "embedding", lambda: None)()
+        embedding = app.extensions["moderation"].embedding
     run = evaluate(rows, seed, 0.25, hard_negatives, embedding=embedding)
     lexicon = bad_word_baseline()
     labels = run["labels"]
@@ -246,12 +248,70 @@ def format_calibration(row: dict) -> str:
     return "\n".join(lines)
 
 
+def tfidf_anchor(eval_dir, target: float) -> list[str]:
+    """The public anchor, computed the same way: word 1-2-gram TF-IDF + logistic regression
+    trained on the shipped ViHOS training copy alone, its threshold the lowest at which every
+    dev split holds at most `target` of its clean comments."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from moderation.classifier import read_span_csv
+    from moderation.evaluation import Judged
+
+    rows = read_span_csv(ModerationConfig().spans_data_path)
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+        LogisticRegression(max_iter=2000),
+    ).fit([text for text, _ in rows], [bool(chars) for text, chars in rows])
+    judged = []
+    for evaluated in dev_sets(eval_dir):
+        comments = list(evaluated.comments)
+        scores = model.predict_proba([c.text for c in comments])[:, 1].tolist()
+        judged.append((evaluated.name, comments, Judged([False] * len(comments), scores)))
+    chosen = choose_threshold([(comments, j) for _, comments, j in judged], target)
+    return [
+        f"{name} {held_rates(comments, j.held(chosen)).as_text()}" for name, comments, j in judged
+    ]
+
+
+def span_f1(app, eval_dir) -> float:
+    """Character F1 of the predicted offending spans on ViHOS dev, per comment and averaged
+    (a comment with no span and none predicted counts 1), as ViHOS reports it."""
+    from moderation.classifier import read_span_csv
+    from moderation.spans import character_f1, span_chars
+
+    with app.app_context():
+        moderator = screening.moderator()
+    check = next(c for c in moderator.checks if isinstance(c, ToxicityClassifierCheck))
+    span_model = check.classifier().span_model
+    rows = read_span_csv(Path(eval_dir) / "vi_hate_spans_vihos" / "dev.csv")
+    scores = [character_f1(span_chars(span_model.spans(text)), gold) for text, gold in rows]
+    return sum(scores) / len(scores)
+
+
+def dev_calibration(app, eval_dir) -> dict:
+    """The classifier's P(needs a human) against the dev splits' labels, all sets together."""
+    with app.app_context():
+        moderator = screening.moderator()
+        scores, toxic = [], []
+        for evaluated in dev_sets(eval_dir):
+            comments = list(evaluated.comments)
+            for comment, score in zip(
+                comments, judge(moderator, [c.text for c in comments]).scores, strict=True
+            ):
+                if score is not None:
+                    scores.append(score)
+                    toxic.append(comment.toxic)
+    return calibration(scores, toxic)
+
+
 def choose(app, eval_dir, target: float) -> None:
     with app.app_context():
         moderator = screening.moderator()
         current = review_threshold_of(moderator)
         judged = []
-        for evaluated in dev_sets(eval_dir, include_vihos=False):
+        for evaluated in dev_sets(eval_dir):
             comments = list(evaluated.comments)
             judged.append((evaluated.name, comments, judge(moderator, [c.text for c in comments])))
     chosen = choose_threshold([(comments, j) for _, comments, j in judged], target)
@@ -272,6 +332,11 @@ def main() -> None:
     parser.add_argument("--instance", help="instance folder (default: a temporary one)")
     parser.add_argument("--choose", action="store_true", help="choose the review threshold")
     parser.add_argument("--target", type=float, default=0.025, help="clean held, for --choose")
+    parser.add_argument(
+        "--anchors",
+        action="store_true",
+        help="also the TF-IDF anchor at the target, span F1 and calibration on the dev splits",
+    )
     args = parser.parse_args()
 
     eval_dir = find_eval_dir(ROOT)
@@ -295,6 +360,17 @@ def main() -> None:
                 print(f"{row['set']}: {row['ms_per_check']:.1f} ms per API check")
             if "calibration" in row:
                 print(format_calibration(row))
+        if args.anchors:
+            print(
+                f"TF-IDF + LR anchor (ViHOS train), at most {args.target:.1%} clean held: "
+                + "; ".join(tfidf_anchor(eval_dir, args.target))
+            )
+            print(f"ViHOS dev span F1 (character level): {span_f1(app, eval_dir):.3f}")
+            print(
+                format_calibration({"calibration": dev_calibration(app, eval_dir)}).replace(
+                    "the team's held-out set", "the dev splits"
+                )
+            )
         print(f"{time.perf_counter() - started:.0f}s")
 
 

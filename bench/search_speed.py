@@ -1,7 +1,7 @@
 """Speed of the search library on a synthetic Vietnamese forum, on either keyword engine.
 
-    nice .venv/bin/python bench/search_speed.py --n 10000                  # Whoosh
-    nice .venv/bin/python bench/search_speed.py --engine tantivy           # 100k posts
+    nice -n 10 .venv/bin/python bench/search_speed.py --n 50000 --queries 60   # both engines
+    nice -n 10 .venv/bin/python bench/search_speed.py --engine tantivy        # 100k posts
 
 Prints: index build time, size on disk, memory, embedding rate of the real model, query
 latency per mode (query encoding included, model warm, 1 torch thread), and re-index times.
@@ -279,21 +279,24 @@ class SyntheticForum:
         return docs
 
     def queries(self, count: int) -> list[tuple[str, str]]:
-        """(shape, text): short (one word), medium (2-3 words), long (a question).
+        """(shape, text): short (one word), medium (2-3 words), long (a question's title),
+        pasted (a whole question, title and body, pasted into the box).
 
         A third are typed without diacritics, as many members do.
         """
         result = []
         for index in range(count):
             topic = self.random.choice(self.topic_names)
-            shape = ("short", "medium", "long")[index % 3]
+            shape = ("short", "medium", "long", "pasted")[index % 4]
             if shape == "short":
                 text = self.random.choice(self.topics[topic])
             elif shape == "medium":
                 words = self.random.sample(self.topics[topic], self.random.randint(2, 3))
                 text = " ".join(words)
-            else:
+            elif shape == "long":
                 text = self.title(topic).rstrip("?")
+            else:
+                text = f"{self.title(topic)} {self.paragraph(topic, self.random.randint(2, 4))}"
             if self.random.random() < 1 / 3:
                 text = fold(text)
             result.append((shape, text))
@@ -395,16 +398,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=512, help="passages the real model embeds")
     parser.add_argument("--model", default="auto", help="search model setting (auto, path, name)")
     parser.add_argument("--models-dir", type=Path, default=Path("instance/models"))
-    parser.add_argument("--engine", choices=("whoosh", "tantivy"), default="whoosh",
-                        help="the keyword engine")
-    parser.add_argument("--index-dir", type=Path, help="default a temporary folder")
+    parser.add_argument("--engine", default="tantivy,whoosh",
+                        help="keyword engines, comma-separated, each measured in turn on the "
+                        "same corpus and queries")
+    parser.add_argument("--no-reindex", action="store_true",
+                        help="skip the re-index timings (minutes on Whoosh at 50k posts)")
+    parser.add_argument("--index-dir", type=Path,
+                        help="kept and reused (each engine its own keyword folder, vectors "
+                        "shared); default a temporary folder per engine")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    engines = [name.strip() for name in args.engine.split(",") if name.strip()]
+    if not engines or set(engines) - {"whoosh", "tantivy"}:
+        parser.error("--engine: whoosh, tantivy or both (comma-separated)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    figures: dict = {"posts": args.n, "engine": args.engine}
-
-    def report(label: str, value: str) -> None:
-        print(f"{label:<46} {value}", flush=True)
+    figures: dict = {"posts": args.n, "load_average_start": os.getloadavg()}
 
     forum = SyntheticForum()
     docs, seconds = timed(forum.documents, args.n)
@@ -412,6 +420,13 @@ def main(argv: list[str] | None = None) -> int:
     passages = sum(len(doc.passages()) for doc in docs)
     report("corpus", f"{len(docs)} posts ({questions} questions), {passages} passages, "
            f"generated in {seconds:.1f} s")
+    # Every engine answers the same queries; each mode its own, so each pays for the postings
+    # it reads first.
+    workload = {
+        "modes": {mode: forum.queries(args.queries) for mode in ("keyword", "semantic", "hybrid")},
+        "collapsed": forum.queries(args.queries),
+        "filtered": forum.queries(args.queries),
+    }
 
     encoder, model_note = real_encoder(args.model, args.models_dir)
     report("model", model_note)
@@ -421,115 +436,123 @@ def main(argv: list[str] | None = None) -> int:
     figures["embedding_passages_per_second"] = len(sample_texts) / seconds
     report("embedding rate (real model, 1 thread)",
            f"{len(sample_texts) / seconds:.1f} passages/s over {len(sample_texts)} passages")
-    bulk = SampledEncoder(encoder, dict(zip(sample_texts, vectors, strict=True)), vectors.shape[1])
+    sample = dict(zip(sample_texts, vectors, strict=True))
 
-    place = LocalPlace(args.index_dir, args.engine)
-    report("keyword engine", place.name)
-    try:
-        engine = place.open(bulk)
-        sync, seconds = timed(engine.sync, docs)
-        figures["build_seconds"] = seconds
-        report("index build (sync of an empty index)",
-               f"{seconds:.1f} s, {len(docs) / seconds:.0f} posts/s "
-               f"({bulk.random_passages} passages got random vectors)")
-        engine.close()
-        sizes = place.sizes()
-        figures["size_mb"] = {name: size / 1e6 for name, size in sizes.items()}
-        report("size on disk", ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sizes.items()))
-
-        engine, seconds = timed(place.open, bulk)
-        figures["open_seconds"] = seconds
-        report("open an existing index", f"{seconds:.1f} s")
-        figures["rss_mb"] = rss_mb()
-        report("memory (RSS, this process, model loaded)", f"{rss_mb():.0f} MB "
-               f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
-
-        engine.search("khởi động")  # first-call costs outside the timings
-        figures["latency_ms"] = {}
-        for mode in ("keyword", "semantic", "hybrid"):
-            # Each mode gets its own queries, so each pays for the postings it reads first.
-            queries = forum.queries(args.queries)
-            timings: dict[str, list[float]] = {"all": []}
-            for shape, text in queries:
-                _results, seconds = timed(engine.search, text, mode=mode, limit=10)
-                timings["all"].append(seconds * 1000)
-                timings.setdefault(shape, []).append(seconds * 1000)
-            figures["latency_ms"][mode] = {k: percentiles(v) for k, v in timings.items()}
-            for shape, values in timings.items():
-                p = percentiles(values)
-                report(f"{mode} search, {shape} queries (ms)",
-                       f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
-        # New queries from here on: the encoder keeps recent query vectors.
-        for mode in ("keyword", "hybrid"):
-            timings = []
-            for _shape, text in forum.queries(60):
-                _results, seconds = timed(engine.search, text, mode=mode, collapse=True)
-                timings.append(seconds * 1000)
-            p = percentiles(timings)
-            figures["latency_ms"][f"{mode}_collapsed"] = p
-            report(f"{mode} search, collapsed by thread (ms)",
-                   f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
-        timings = []
-        for _shape, text in queries[: max(30, args.queries // 3)]:
-            _hits, seconds = timed(engine.similar_questions, text + " " + text)
-            timings.append(seconds * 1000)
-        p = percentiles(timings)
-        figures["latency_ms"]["similar_questions"] = p
-        report("similar_questions (ms)",
-               f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
-        timings = []
-        for _shape, text in forum.queries(60):
-            _hits, seconds = timed(engine.search, text, tag="chatgpt", answered=True)
-            timings.append(seconds * 1000)
-        p = percentiles(timings)
-        figures["latency_ms"]["hybrid_filtered"] = p
-        report("hybrid search with tag + answered filters (ms)",
-               f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
-
-        # Another process (a worker) indexes a new thread; this one sees it on refresh.
-        writer = place.open(bulk)
-        write_times, refresh_times = [], []
-        for number in range(20):
-            thread = [
-                replace(doc, doc_id=f"{doc.doc_id}-new{number}",
-                        question_id=doc.question_id + 10_000_000 * (number + 1))
-                for doc in docs[number * 5 : number * 5 + 3]
-            ]
-            _none, seconds = timed(writer.upsert, thread)
-            write_times.append(seconds * 1000)
-            _none, seconds = timed(engine.refresh)
-            refresh_times.append(seconds * 1000)
-        writer.close()
-        for label, values in (("write", write_times), ("refresh", refresh_times)):
-            p = percentiles(values)
-            figures["latency_ms"][f"{label}_3_posts"] = p
-            report(f"{label} after another process wrote 3 posts (ms)" if label == "refresh"
-                   else "upsert of 3 posts, another process (ms)",
-                   f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
-
-        sync, seconds = timed(engine.sync, docs)
-        figures["reindex_unchanged_seconds"] = seconds
-        report("re-index, nothing changed (hashes reused)",
-               f"{seconds:.1f} s, {sync.embedded_passages} passages embedded "
-               f"({sync.removed} test posts removed)")
-        engine.close()
-
-        place.drop_keyword_index()
-        engine = place.open(bulk)
-        random_before = bulk.random_passages
-        sync, seconds = timed(engine.sync, docs)
-        figures["reindex_keyword_rebuild_seconds"] = seconds
-        report("re-index, keyword index and restorer rebuilt",
-               f"{seconds:.1f} s, {sync.embedded_passages + bulk.random_passages - random_before}"
-               " passages embedded (vectors reused by hash)")
-        engine.close()
-        figures["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    finally:
-        place.clean_up()
+    for name in engines:
+        # A fresh bulk encoder per engine: the same random vectors for the same passages.
+        bulk = SampledEncoder(encoder, sample, vectors.shape[1])
+        place = LocalPlace(args.index_dir, name)
+        try:
+            figures[name] = measure(place, bulk, docs, workload, args)
+        finally:
+            place.clean_up()
+    figures["load_average_end"] = os.getloadavg()
+    report("load average (1, 5, 15 min), end", " ".join(f"{v:.2f}" for v in os.getloadavg()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     return 0
+
+
+def report(label: str, value: str) -> None:
+    print(f"{label:<50} {value}", flush=True)
+
+
+def measure(place: "LocalPlace", bulk: SampledEncoder, docs, workload: dict, args) -> dict:
+    """Every figure of one keyword engine."""
+    figures: dict = {}
+    report(f"== keyword engine {place.name}",
+           "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    engine = place.open(bulk)
+    sync, seconds = timed(engine.sync, docs)
+    figures["build_seconds"] = seconds
+    report("index build (sync of an empty index)",
+           f"{seconds:.1f} s, {len(docs) / seconds:.0f} posts/s "
+           f"({bulk.random_passages} passages got random vectors)")
+    engine.close()
+    sizes = place.sizes()
+    figures["size_mb"] = {part: size / 1e6 for part, size in sizes.items()}
+    report("size on disk", ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sizes.items()))
+
+    engine, seconds = timed(place.open, bulk)
+    figures["open_seconds"] = seconds
+    report("open an existing index", f"{seconds:.1f} s")
+    figures["rss_mb"] = rss_mb()
+    report("memory (RSS, this process, model loaded)", f"{rss_mb():.0f} MB "
+           f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+
+    def latencies(label: str, key: str, queries, call) -> None:
+        timings: dict[str, list[float]] = {"all": []}
+        for shape, text in queries:
+            _result, seconds = timed(call, text)
+            timings["all"].append(seconds * 1000)
+            timings.setdefault(shape, []).append(seconds * 1000)
+        figures["latency_ms"][key] = {k: percentiles(v) for k, v in timings.items()}
+        for shape, values in timings.items():
+            p = percentiles(values)
+            report(f"{label}, {shape} (ms)" if shape != "all" else f"{label} (ms)",
+                   f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
+
+    engine.search("khởi động")  # first-call costs outside the timings
+    figures["latency_ms"] = {}
+    for mode, queries in workload["modes"].items():
+        latencies(f"{mode} search", mode, queries,
+                  lambda text, mode=mode: engine.search(text, mode=mode, limit=10))
+    # The query encoder keeps recent query vectors: the workloads below repeat earlier texts
+    # only in similar questions, where the draft is doubled (a text not seen before).
+    for mode in ("keyword", "hybrid"):
+        latencies(f"{mode} search, collapsed by thread", f"{mode}_collapsed",
+                  workload["collapsed"],
+                  lambda text, mode=mode: engine.search(text, mode=mode, collapse=True))
+    similar = [(shape, text + " " + text) for shape, text in workload["modes"]["hybrid"]]
+    latencies("similar_questions", "similar_questions", similar[: max(30, len(similar) // 2)],
+              engine.similar_questions)
+    latencies("hybrid search with tag + answered filters", "hybrid_filtered",
+              workload["filtered"],
+              lambda text: engine.search(text, tag="chatgpt", answered=True))
+
+    # Another process (a worker) indexes a new thread; this one sees it on refresh.
+    writer = place.open(bulk)
+    write_times, refresh_times = [], []
+    for number in range(20):
+        thread = [
+            replace(doc, doc_id=f"{doc.doc_id}-new{number}",
+                    question_id=doc.question_id + 10_000_000 * (number + 1))
+            for doc in docs[number * 5 : number * 5 + 3]
+        ]
+        _none, seconds = timed(writer.upsert, thread)
+        write_times.append(seconds * 1000)
+        _none, seconds = timed(engine.refresh)
+        refresh_times.append(seconds * 1000)
+    writer.close()
+    for label, values in (("write", write_times), ("refresh", refresh_times)):
+        p = percentiles(values)
+        figures["latency_ms"][f"{label}_3_posts"] = p
+        report(f"{label} after another process wrote 3 posts (ms)" if label == "refresh"
+               else "upsert of 3 posts, another process (ms)",
+               f"p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  max {p['max']:.1f}")
+    if args.no_reindex:
+        engine.close()
+        return figures
+
+    sync, seconds = timed(engine.sync, docs)
+    figures["reindex_unchanged_seconds"] = seconds
+    report("re-index, nothing changed (hashes reused)",
+           f"{seconds:.1f} s, {sync.embedded_passages} passages embedded "
+           f"({sync.removed} test posts removed)")
+    engine.close()
+
+    place.drop_keyword_index()
+    engine = place.open(bulk)
+    random_before = bulk.random_passages
+    sync, seconds = timed(engine.sync, docs)
+    figures["reindex_keyword_rebuild_seconds"] = seconds
+    report("re-index, keyword index and restorer rebuilt",
+           f"{seconds:.1f} s, {sync.embedded_passages + bulk.random_passages - random_before}"
+           " passages embedded (vectors reused by hash)")
+    engine.close()
+    figures["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
 
 
 if __name__ == "__main__":

@@ -625,7 +625,7 @@ def main(argv=None):
         return time.perf_counter()
 
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
-    print(f"search engine: {os.environ.get('SEARCH_ENGINE', 'whoosh')} (SEARCH_ENGINE)")
+    print(f"search engine: {os.environ.get('SEARCH_ENGINE', 'tantivy')} (SEARCH_ENGINE)")
     print(f"instance: {instance}")
     prepare_database(url, instance, args.reset)
     app = create_app({
@@ -688,7 +688,7 @@ def main(argv=None):
     manifest = {
         "database_url": url,
         "search_encoder": "fake" if args.index == "keyword" else None,
-        # the keyword engine: whoosh, or tantivy (SEARCH_ENGINE, tantivy with PostgreSQL)
+        # the keyword engine: tantivy (the default), or whoosh (SEARCH_ENGINE)
         "search_engine": app.config["SEARCH_ENGINE"],
         "password": BENCH_PASSWORD,
         "users": args.users,

@@ -9,20 +9,42 @@ from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import assets, cli, indexing, jobs, labels, permissions, search_feed, templating
+from forum import (
+    assets,
+    cli,
+    indexing,
+    input_guard,
+    jobs,
+    labels,
+    permissions,
+    search_feed,
+    security_headers,
+    templating,
+)
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
-from forum.services import assistant, drafting, mail, screening, suggestions
+from forum.services import (
+    assistant,
+    drafting,
+    mail,
+    member_data,
+    mentions,
+    screening,
+    suggestions,
+    uploads,
+)
 from forum.views import (
     admin,
     api,
+    api_members,  # noqa: F401  (adds its routes to the API blueprint)
     auth,
     claims,
     email,
     errors,
     feeds,
     main,
+    members,
     notifications,
     questions,
     review,
@@ -54,11 +76,15 @@ def create_app(overrides=None):
     app.config.update(settings)
     _derive_paths(app, instance_path)
     if app.config["TRUSTED_PROXIES"]:
-        # The visitor's address from the proxy's X-Forwarded-For (rate limits are per address).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
+        # The visitor's address from the proxy's X-Forwarded-For (rate limits are per address),
+        # and X-Forwarded-Proto: HTTPS ends at the proxy, and HSTS is sent only over HTTPS.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     _init_extensions(app)
     _init_services(app)
+    input_guard.init_app(app)  # before the blueprints: their routes take its id converter
+    security_headers.init_app(app)
     _register_blueprints(app)
     _register_template_helpers(app)
     cli.init_app(app)
@@ -142,6 +168,8 @@ def _load_user(login_id):
 
 def _init_services(app):
     app.extensions["jobs"] = jobs.JobRunner(app)
+    app.extensions["moderation"] = screening.Moderation(app)  # once per app; the model loads lazily
+    uploads.init_app(app)
     search_feed.listen()
     # Every background job, enqueued by its function's name (`jobs.enqueue("suggest_answers", id)`).
     jobs.register(
@@ -154,6 +182,8 @@ def _init_services(app):
             mail.email_answer_notices,
             mail.send_outbox,
             screening.warm_moderation,
+            mentions.email_mention_notices,
+            member_data.build_export,
         ],
     )
     logging.basicConfig(
@@ -170,6 +200,7 @@ def _register_blueprints(app):
         tags,
         users,
         notifications,
+        members,
         review,
         admin,
         claims,

@@ -1,6 +1,7 @@
 """Flask commands: users, seed, import (and the search, models and moderation groups)."""
 
 import dataclasses
+import json
 import os
 import threading
 from pathlib import Path
@@ -11,15 +12,23 @@ from flask.cli import AppGroup
 from rq import Worker
 from tqdm import tqdm
 
-from forum import cli_community, cli_learning, indexing, jobs, model_setup, search_feed
+from forum import (
+    cli_backup,
+    cli_community,
+    cli_learning,
+    indexing,
+    jobs,
+    model_setup,
+    search_feed,
+)
 from forum.config import ROOT
 from forum.importer import import_lines
 from forum.models import ROLES
 from forum.seeding import seed
-from forum.services import accounts, password_reset, review, screening
+from forum.services import accounts, member_data, password_reset, review, screening
 from forum.services.errors import ValidationError
 from forum.urls import reset_password_url
-from moderation import read_labelled_csv, train_classifier, training_rows
+from moderation import Moderator, read_labelled_csv, train_classifier, training_rows
 from moderation.classifier import metadata_path_for
 from moderation.evaluation import (
     EVAL_DIR_ENV,
@@ -29,6 +38,7 @@ from moderation.evaluation import (
     judge,
     review_threshold_of,
 )
+from moderation.moderator import span_training_rows, team_phrase_results
 
 users_cli = AppGroup("users", help="Manage members.")
 
@@ -92,6 +102,32 @@ def set_role(username, role):
     click.echo(f"{user.username} is now {role}")
 
 
+@users_cli.command("export")
+@click.argument("username")
+def export_user(username):
+    """Print everything a member wrote, as JSON (a member's request made by a moderator)."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    click.echo(json.dumps(member_data.export_data(user), ensure_ascii=False, indent=2))
+
+
+@users_cli.command("delete")
+@click.argument("username")
+@click.option("--remove-posts", is_flag=True, help="Also erase the text of their posts.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_user(username, remove_posts, yes):
+    """Delete a member's account at their request: personal data erased, posts kept under
+    "thành viên đã rời nhóm" unless --remove-posts."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    if not yes and not click.confirm(f"Delete {user.username} for good?", default=True):
+        raise click.Abort()
+    member_data.delete_account(user, remove_posts=remove_posts)
+    click.echo(f"deleted account #{user.id}" + (" and erased its posts" if remove_posts else ""))
+
+
 @click.command("seed")
 @click.option(
     "--index/--no-index",
@@ -119,13 +155,17 @@ def seed_command(index):
 @click.option("--create-authors", is_flag=True,
               help="Create members for authors the forum does not know (listed afterwards); "
                    "without it, their threads are reported and skipped.")
-def import_command(path, index, create_authors):
+@click.option("--screen", is_flag=True,
+              help="Pass every post through the automatic checks, as a new post would (held "
+                   "ones wait in the review queue); without it the file is trusted.")
+def import_command(path, index, create_authors, screen):
     """Import threads from a JSON Lines file; bad lines are reported and skipped."""
     with path.open(encoding="utf-8") as handle:
         total = sum(1 for _line in handle)
     with path.open(encoding="utf-8") as handle, _bar(total, "import", "line") as bar:
         report = import_lines(
-            handle, create_authors=create_authors, progress=lambda _n: bar.update(1)
+            handle, create_authors=create_authors, screen=screen,
+            progress=lambda _n: bar.update(1),
         )
     for line, message in report.errors:
         click.echo(f"{path.name}:{line}: {message}", err=True)
@@ -270,48 +310,76 @@ moderation_cli = AppGroup("moderation", help="Automatic moderation.")
     "--dev/--no-dev",
     default=True,
     show_default=True,
-    help="Also measure the new model on the public dev splits (../shared/eval), if present.",
+    help="Measure the new model on the public dev splits (../shared/eval), if present.",
 )
-def train_moderation(data, dev):
-    """Retrain the toxicity classifier: shipped set plus moderators' decisions, or --data.
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Swap the new model in even when it holds more clean dev comments than the target.",
+)
+def train_moderation(data, dev, force):
+    """Retrain the classifier and span model: shipped data plus moderators' decisions, or --data.
 
-    Prints the team's own figures (out of fold) and, when the public dev splits are there, the
-    whole pipeline's figures on them, so that a retrain that holds more clean comments shows.
+    Prints the team's own phrases (innocent held, nasty missed) and, when the public dev splits
+    are there, the whole pipeline's figures on them. A model that holds more than
+    MODERATION_TARGET_CLEAN_HELD of any dev split's clean comments is not swapped in unless
+    --force.
     """
     config = screening.moderation_config(current_app.config)
-    rows = read_labelled_csv(data) if data else training_rows(config) + review.decided_rows()
+    if data:
+        rows, spans = read_labelled_csv(data), None
+    else:
+        rows, spans = training_rows(config) + review.decided_rows(), span_training_rows(config)
     final = Path(config.classifier_path)
     staged = final.with_name(f"{final.stem}.new{final.suffix}")
+    service = current_app.extensions["moderation"]
     try:
         with _ticking(f"train on {len(rows)} examples"):
-            report = train_classifier(rows, staged, embedding=screening.embedding())
+            report = train_classifier(
+                rows, staged, embedding=service.embedding, folds=0, span_rows=spans
+            )
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    # Swap both files in at once: running servers notice the model file's new time and load
-    # it on their next check (screening.moderator), never a half-written one.
+    click.echo(f"trained on {report.rows} examples {report.label_counts} in {report.seconds}s")
+    candidate = Moderator(
+        dataclasses.replace(config, classifier_path=staged), embedding=service.embedding
+    )
+    innocent, nasty = team_phrase_results(candidate)
+    click.echo(
+        f"team's own phrases: innocent held {sum(innocent.values())} of {len(innocent)}, "
+        f"nasty missed {sum(not held for held in nasty.values())} of {len(nasty)}"
+    )
+    for text, held in {**innocent, **{t: not h for t, h in nasty.items()}}.items():
+        if held:
+            click.echo(f"  wrong: {text}")
+    too_many = _dev_figures(candidate) if dev else []
+    if too_many and not force:
+        staged.unlink(missing_ok=True)
+        metadata_path_for(staged).unlink(missing_ok=True)
+        raise click.ClickException(
+            "not swapped in: more clean comments held than the target on "
+            + ", ".join(too_many)
+            + " (--force to swap it in anyway)"
+        )
+    # Swap both files in at once, then this process's moderator; other processes look at the
+    # model file's time every screening.RELOAD_CHECK_SECONDS.
     os.replace(metadata_path_for(staged), metadata_path_for(final))
     os.replace(staged, final)
-    report = dataclasses.replace(report, model_path=str(final))
-    screening.forget_moderators()
-    click.echo(
-        f"trained on {report.rows} examples {report.label_counts} in {report.seconds}s "
-        f"-> {report.model_path}"
-    )
-    click.echo(
-        f"team's own set, out of fold: recall {report.cv_recall:.2f}, clean held "
-        f"{report.cv_false_positive_rate:.3f} at the training threshold "
-        f"{report.review_threshold:.3f}"
-    )
-    if not dev:
-        return
+    service.reload()
+    click.echo(f"-> {final}")
+
+
+def _dev_figures(moderator):
+    """Print the dev splits' figures; the names of those over the false-alarm target."""
     folder = find_eval_dir(ROOT)
     if folder is None:
         click.echo(f"dev splits: not found (set {EVAL_DIR_ENV}); skipped")
-        return
-    moderator = screening.moderator()
+        return []
+    target = current_app.config["MODERATION_TARGET_CLEAN_HELD"]
     threshold = review_threshold_of(moderator)
-    click.echo(f"dev splits ({folder}), review threshold in force {threshold:.3f}:")
-    for evaluated in dev_sets(folder, include_vihos=False):
+    click.echo(f"dev splits ({folder}), review threshold {threshold:.3f}, target {target:.1%}:")
+    over = []
+    for evaluated in dev_sets(folder):
         comments = list(evaluated.comments)
         judged = judge(moderator, [comment.text for comment in comments])
         figures = held_rates(comments, judged.held(threshold))
@@ -319,6 +387,9 @@ def train_moderation(data, dev):
             f"  {evaluated.name}: toxic held {figures.toxic_held:.2f}, clean held "
             f"{figures.clean_held:.3f} ({figures.toxic} toxic, {figures.clean} clean)"
         )
+        if figures.clean_held > target:
+            over.append(f"{evaluated.name} ({figures.clean_held:.3f})")
+    return over
 
 
 class _ticking:
@@ -390,3 +461,4 @@ def init_app(app):
     app.cli.add_command(moderation_cli)
     app.cli.add_command(jobs_cli)
     cli_community.init_app(app, users_cli)
+    cli_backup.init_app(app)

@@ -23,6 +23,7 @@ from search import LocalIndex, SearchDocument, SearchEngine
 
 log = logging.getLogger(__name__)
 _engine_lock = threading.Lock()
+_encoder_lock = threading.Lock()
 
 
 def search_engine(app=None):
@@ -47,12 +48,36 @@ def search_engine(app=None):
     return engine
 
 
+def query_encoder(app):
+    """The app's encoder, made once per process (and loaded lazily, or by preload_encoder)."""
+    encoder = app.extensions.get("search_encoder")
+    if encoder is None:
+        with _encoder_lock:
+            encoder = app.extensions.get("search_encoder")
+            if encoder is None:
+                encoder = app.extensions["search_encoder"] = make_encoder(app.config)
+    return encoder
+
+
+def preload_encoder(app):
+    """Load the encoder's tokenizer and model in a server's master process, before it forks:
+    the workers then share those pages instead of each loading its own copy (about 400 MB).
+    Only an encoder that loads without starting threads is preloaded (the ONNX one, one
+    intra-op thread): threads do not survive a fork. Returns whether it was loaded."""
+    encoder = query_encoder(app)
+    load = getattr(encoder, "load", None)
+    if load is None:
+        return False
+    load()
+    return True
+
+
 def search_index(config, path=None):
     """This node's index directory (SEARCH_INDEX_PATH, or `path`): keyword index on
-    SEARCH_ENGINE (whoosh or tantivy), vectors in faiss or numpy (VECTOR_STORE)."""
+    SEARCH_ENGINE (tantivy or whoosh), vectors in faiss or numpy (VECTOR_STORE)."""
     return LocalIndex(
         Path(path or config["SEARCH_INDEX_PATH"]),
-        keyword_engine=config.get("SEARCH_ENGINE", "whoosh"),
+        keyword_engine=config["SEARCH_ENGINE"],
         vector_store=config["VECTOR_STORE"],
         faiss_nprobe=config["SEARCH_FAISS_NPROBE"],
         faiss_ivf_threshold=config["SEARCH_FAISS_IVF_THRESHOLD"],

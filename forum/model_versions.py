@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,7 +36,6 @@ from search.encoders import FakeEncoder, OnnxEncoder
 log = logging.getLogger(__name__)
 
 LEARNED_LABEL = "multilingual-e5-small-learned-v{version}"
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -104,17 +102,11 @@ def _write_pointer(config, model: NodeModel) -> None:
 # Encoders --------------------------------------------------------------------------------
 
 def base_encoder(app):
-    """The configured base encoder (SEARCH_ENCODER, SEARCH_MODEL), made once per app: search's
-    until a learned version is active, and always the moderation classifier's."""
-    encoder = app.extensions.get("base_encoder")
-    if encoder is None:
-        with _lock:
-            encoder = app.extensions.get("base_encoder")
-            if encoder is None:
-                from forum.indexing import make_encoder
+    """The configured base encoder (SEARCH_ENCODER, SEARCH_MODEL), made once per process:
+    search's until a learned version is active, and always the moderation classifier's."""
+    from forum.indexing import query_encoder
 
-                encoder = app.extensions["base_encoder"] = make_encoder(app.config)
-    return encoder
+    return query_encoder(app)
 
 
 def learned_encoder(config, version: int):

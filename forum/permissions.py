@@ -63,6 +63,30 @@ def can_post(user):
     return is_authenticated(user) and not user.is_suspended
 
 
+def can_close_as_duplicate(user):
+    """Moderators close a question as a duplicate at once."""
+    return is_moderator(user) and not user.is_suspended
+
+
+def can_vote_duplicate(user, thread, min_reputation):
+    """Members with enough reputation vote to close someone else's question as a duplicate."""
+    return (
+        can_post(user)
+        and user.reputation >= min_reputation
+        and thread.author_id != user.id
+        and thread.duplicate_of_id is None
+    )
+
+
+def can_save(user, post):
+    """Any visible question or answer can be saved for later, except by a suspended member."""
+    return can_post(user) and post.post_type in ("question", "answer") and can_view(user, post)
+
+
+def can_merge(user):
+    return can_close_as_duplicate(user)
+
+
 PREDICATES = {
     "can_view": can_view,
     "can_edit": can_edit,
@@ -73,4 +97,7 @@ PREDICATES = {
     "can_accept": can_accept,
     "can_post": can_post,
     "is_moderator": is_moderator,
+    "can_save": can_save,
+    "can_close_as_duplicate": can_close_as_duplicate,
+    "can_merge": can_merge,
 }

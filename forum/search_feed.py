@@ -45,7 +45,7 @@ BATCH = 500  # change rows per index commit
 HOLE_SECONDS = 300  # how long a gap in the ids may still be a transaction yet to commit
 KEEP_DAYS = 7
 # Measured (bench/search_speed.py): Whoosh's own BM25F takes ~0.3 s a query at 5k posts.
-WHOOSH_COMFORTABLE = 5_000  # change rows older than this are pruned; a node further behind rebuilds
+WHOOSH_COMFORTABLE = 5_000  # documents past which the follower warns that Whoosh gets slow
 
 # What a search document is made of: a change to anything else (views, activity times) is
 # not a search change.
@@ -122,12 +122,28 @@ def latest_change_id() -> int:
 
 
 def prune_changes(days: int = KEEP_DAYS) -> int:
-    """Delete change rows older than `days` (a node that far behind rebuilds anyway)."""
+    """Delete change rows older than `days`; a node further behind rebuilds (missed_changes).
+    The newest row always stays, so a follower can tell where the feed stands."""
+    newest = latest_change_id()
     result = db.session.execute(
-        delete(SearchChange).where(SearchChange.created_at < utcnow() - timedelta(days=days))
+        delete(SearchChange).where(
+            SearchChange.created_at < utcnow() - timedelta(days=days), SearchChange.id < newest
+        )
     )
     db.session.commit()
     return result.rowcount or 0
+
+
+def missed_changes(cursor: int) -> bool:
+    """Whether rows after `cursor` are gone: the node was away longer than the retention and
+    they were pruned, or the database is another one (restored from a backup, say). Only a
+    rebuild makes such a node's index right again."""
+    oldest, newest = db.session.execute(
+        select(func.min(SearchChange.id), func.max(SearchChange.id))
+    ).one()
+    if newest is None:
+        return cursor > 0
+    return newest < cursor or oldest > cursor + 1
 
 
 # Stored embeddings -----------------------------------------------------------------------
@@ -228,6 +244,9 @@ class FollowState:
 
     cursor: int = 0
     holes: dict[int, float] = field(default_factory=dict)
+    # The keyword engine (SEARCH_ENGINE) whose index this state describes: another engine's
+    # folder is empty until built ("" in files of releases that did not record it).
+    engine: str = ""
 
     @classmethod
     def read(cls, path: Path) -> "FollowState | None":
@@ -235,12 +254,15 @@ class FollowState:
             data = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             return None
-        return cls(int(data["cursor"]), {int(k): float(v) for k, v in data["holes"].items()})
+        return cls(int(data["cursor"]), {int(k): float(v) for k, v in data["holes"].items()},
+                   data.get("engine", ""))
 
     def write(self, path: Path) -> None:
         """Atomically: a reader or a crash sees the old state or the new one, never half."""
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cursor": self.cursor, "holes": self.holes}))
+        tmp.write_text(
+            json.dumps({"cursor": self.cursor, "holes": self.holes, "engine": self.engine})
+        )
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -307,7 +329,14 @@ class Follower:
             report.switched = model_versions.follow_active_version(
                 self.app, on_built=self.on_switch_built)
             state = FollowState.read(self.state_path)
-            if state is None:  # a new node, or its index folder was lost
+            if state is not None and missed_changes(state.cursor):
+                log.warning("search follower: changes after %d were pruned before this node "
+                            "applied them; rebuilding its indexes", state.cursor)
+                state = None
+            if state is None or state.engine != self.app.config["SEARCH_ENGINE"]:
+                # A new node, its index folder lost, too far behind, or another keyword engine
+                # configured (its folder starts empty; a state of an older release names none:
+                # the build then rewrites only what differs, vectors come from the database).
                 state, report.rebuilt = self._build(**progress)
             while True:
                 rows = self._pending(state)
@@ -364,7 +393,7 @@ class Follower:
                 "(seconds for a long query): set SEARCH_ENGINE=tantivy", documents,
                 WHOOSH_COMFORTABLE,
             )
-        state = FollowState(cursor=start)
+        state = FollowState(cursor=start, engine=self.app.config["SEARCH_ENGINE"])
         state.write(self.state_path)
         return state, report
 

@@ -59,6 +59,31 @@ class AbuseLexiconCheck:
             return False
         return not any(self.targets.find(text, marked_text) for _, text in post.fields())
 
+    def only_casual_swearing(self, post: Post, offending: list[Span]) -> bool:
+        """The policy over a model's spans: True when every offending word the model found is
+        casual swearing from the lexicon (vulgar, not severe, no insult, slur or threat in the
+        post) and nothing points it at a person or group. Such a post is published with the
+        nudge; a model that found no offending word, or one the lexicon does not know as mere
+        swearing, leaves the post held."""
+        if not offending:
+            return False
+        marked_text = is_marked_text(tokenize(post.full_text))
+        by_category: dict[str, list[tuple[Span, str, str]]] = {}
+        for field, text in post.fields():
+            for match in self.lexicon.find(text, marked_text):
+                found = (Span(field, match.start, match.end), "", match.entry.severity)
+                by_category.setdefault(match.entry.category, []).append(found)
+        if not by_category.get(PROFANITY) or not self._casual(post, by_category, marked_text):
+            return False
+        swearing = [span for span, _, _ in by_category[PROFANITY]]
+        return all(
+            any(
+                s.field == word.field and s.start <= word.start and word.end <= s.end
+                for s in swearing
+            )
+            for word in offending
+        )
+
     def _nudge(self, found: list[tuple[Span, str, str]]) -> Nudge:
         words = quote(typed for _, typed, _ in found)
         return Nudge(

@@ -20,6 +20,7 @@ their probabilities are averaged, and the average is calibrated once more, so th
 reading as probabilities. Without an embedding the n-gram head is used alone.
 """
 
+import ast
 import csv
 import json
 import logging
@@ -37,17 +38,19 @@ import joblib
 import numpy as np
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .context import Post, PostContext
+from .spans import SpanModel
 from .text import fold
-from .verdict import Reason
+from .verdict import Nudge, Reason, Span
 
 log = logging.getLogger(__name__)
 
 CLEAN = "clean"
+OFFENSIVE = "offensive"
 LABELS = ("clean", "offensive", "hate", "threat", "spam", "scam")
 # (Vietnamese, English) description of each label, for messages.
 LABEL_TEXT = {
@@ -57,15 +60,27 @@ LABEL_TEXT = {
     "spam": ("quảng cáo, spam", "advertising or spam"),
     "scam": ("dấu hiệu lừa đảo", "signs of a scam"),
 }
-DEFAULT_C = 10.0
+# Regularisation of the n-gram head (SGD, logistic loss). On the dev splits, at 3 % of ViHSD's
+# clean comments held, alpha 1e-5 / 3e-5 caught 0.46 / 0.47 of ViHSD's toxic comments and a
+# LogisticRegression(C=10) 0.49, but took 70 s to fit on the 10.9k rows against SGD's 23 s.
+DEFAULT_ALPHA = 3e-5
+DEFAULT_C = DEFAULT_ALPHA  # the name callers used for the n-gram head's regularisation
 # Regularisation of the embedding head. Out of fold on the team's set, C = 1 / 4 / 16 gave a
 # log-loss of 0.29 / 0.25 / 0.23 for the head and 0.161 / 0.150 / 0.144 for the mixed model:
 # a middle value keeps the head less sure of itself on text unlike the team's.
 DEFAULT_HEAD_C = 4.0
+# The review threshold of a model trained without out-of-fold runs (folds=0: the app's own
+# training and `flask moderation train`). Chosen with `bench/real_moderation.py --choose
+# --target 0.025` on the public dev splits (ViHSD dev without the comments in the training file,
+# ViCTSD valid, ViHOS dev; measured, never trained on): the lowest P(needs a human) at which the
+# whole pipeline holds at most 2.5 % of each set's clean comments, leaving room under the 3 %
+# target for the held-out test splits. It belongs to the model the shipped data train (this
+# n-gram head and the span model, no embedding head); choose again after changing either.
+DEV_REVIEW_THRESHOLD = 0.954
 # Stored with a model; a model built with other features is retrained rather than used.
 FEATURES = (
     "char_wb 2-5 TF-IDF on lowercase NFC text + on folded text; "
-    "word 1-2 TF-IDF on lowercase NFC text"
+    "word 1-2 TF-IDF on lowercase NFC text; SGD logistic loss; word span model"
 )
 
 
@@ -83,7 +98,8 @@ def lowercase_nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text).lower()
 
 
-def build_pipeline(c: float = DEFAULT_C) -> Pipeline:
+def build_pipeline(c: float = DEFAULT_ALPHA) -> Pipeline:
+    """The n-gram head; `c` is the SGD's alpha (larger: more regularised)."""
     def char_ngrams(preprocessor):
         return TfidfVectorizer(
             analyzer="char_wb",
@@ -110,13 +126,25 @@ def build_pipeline(c: float = DEFAULT_C) -> Pipeline:
             ("words", words),
         ]
     )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=c, max_iter=3000))])
+    model = SGDClassifier(loss="log_loss", alpha=c, max_iter=30, tol=None, random_state=0)
+    return Pipeline([("features", features), ("model", model)])
 
 
 def read_labelled_csv(path: str | Path) -> list[tuple[str, str]]:
     """(text, label) rows of a CSV with at least the columns text and label."""
     with open(path, encoding="utf-8", newline="") as handle:
         return [(row["text"], row["label"].strip()) for row in csv.DictReader(handle)]
+
+
+def read_span_csv(path: str | Path) -> list[tuple[str, list[int]]]:
+    """(content, offending character offsets) rows of a ViHOS-style CSV (`content`,
+    `index_spans` as a list literal such as "[3, 4, 5]"; "[]" is a clean comment)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return [
+            (row["content"], sorted({int(i) for i in ast.literal_eval(row["index_spans"])}))
+            for row in csv.DictReader(handle)
+            if row["content"].strip()
+        ]
 
 
 @dataclass(frozen=True)
@@ -129,9 +157,9 @@ class TrainReport:
     label_counts: dict[str, int]
     review_threshold: float
     reject_threshold: float | None
-    cv_recall: float
-    cv_false_positive_rate: float
-    cv_precision: float
+    cv_recall: float | None
+    cv_false_positive_rate: float | None
+    cv_precision: float | None
     trained_at: str
     seconds: float
 
@@ -149,8 +177,15 @@ def train_classifier(
     seed: int = 0,
     embedding: Embedding | None = None,
     head_c: float = DEFAULT_HEAD_C,
+    span_rows: Iterable[tuple[str, Iterable[int]]] | None = None,
 ) -> TrainReport:
     """Train on (text, label) rows, choose thresholds, save the model and `<out>.json` metadata.
+
+    `span_rows` ((text, offending character offsets), ViHOS's form) train the word span model
+    saved beside the heads: which words of a held post offend. `folds=0` skips the
+    out-of-fold runs (a fit per fold per head): no Platt calibration, no cross-validated
+    figures, and the review threshold is DEV_REVIEW_THRESHOLD, chosen on the dev splits; what
+    the app does on a first start.
 
     With an `embedding`, an embedding head is trained beside the n-gram one and the saved
     model scores with both (see the module's docstring).
@@ -171,20 +206,29 @@ def train_classifier(
         raise ValueError("training needs at least 2 clean and 2 non-clean rows")
 
     folds = min(folds, smaller_side)
-    out_of_fold = _out_of_fold_needs_human(texts, labels, folds, lambda: build_pipeline(c), seed)
-    slope, intercept = _platt(out_of_fold, flagged)
-    calibrated = _calibrate(out_of_fold, slope, intercept)
+    cross_validated = folds >= 2
+    slope, intercept = 1.0, 0.0  # the identity: no calibration without out-of-fold scores
+    if cross_validated:
+        out_of_fold = _out_of_fold_needs_human(
+            texts, labels, folds, lambda: build_pipeline(c), seed
+        )
+        slope, intercept = _platt(out_of_fold, flagged)
+        calibrated = _calibrate(out_of_fold, slope, intercept)
     saved: dict = {"pipeline": build_pipeline(c).fit(texts, labels)}
     saved.update(slope=slope, intercept=intercept)
+    if span_rows is not None:
+        saved["spans"] = SpanModel.train(span_rows, seed=seed)
     if embedding is not None:
         vectors = np.asarray(embedding.encode(texts), dtype=np.float32)
-        head_out_of_fold = _out_of_fold_needs_human(
-            vectors, labels, folds, lambda: build_head(head_c), seed
-        )
-        head_slope, head_intercept = _platt(head_out_of_fold, flagged)
-        mixed = (calibrated + _calibrate(head_out_of_fold, head_slope, head_intercept)) / 2
-        mix_slope, mix_intercept = _platt(mixed, flagged)
-        calibrated = _calibrate(mixed, mix_slope, mix_intercept)
+        head_slope, head_intercept, mix_slope, mix_intercept = 1.0, 0.0, 1.0, 0.0
+        if cross_validated:
+            head_out_of_fold = _out_of_fold_needs_human(
+                vectors, labels, folds, lambda: build_head(head_c), seed
+            )
+            head_slope, head_intercept = _platt(head_out_of_fold, flagged)
+            mixed = (calibrated + _calibrate(head_out_of_fold, head_slope, head_intercept)) / 2
+            mix_slope, mix_intercept = _platt(mixed, flagged)
+            calibrated = _calibrate(mixed, mix_slope, mix_intercept)
         saved.update(
             head=build_head(head_c).fit(vectors, labels),
             head_slope=head_slope,
@@ -192,8 +236,11 @@ def train_classifier(
             mix_slope=mix_slope,
             mix_intercept=mix_intercept,
         )
-    review_threshold = _review_threshold(calibrated, flagged, target_false_positive_rate)
-    held = calibrated >= review_threshold
+    held = None
+    review_threshold = DEV_REVIEW_THRESHOLD
+    if cross_validated:
+        review_threshold = _review_threshold(calibrated, flagged, target_false_positive_rate)
+        held = calibrated >= review_threshold
 
     pipeline = saved["pipeline"]
     out_path = Path(out_path)
@@ -206,9 +253,11 @@ def train_classifier(
         label_counts=dict(sorted(Counter(labels.tolist()).items())),
         review_threshold=review_threshold,
         reject_threshold=None,
-        cv_recall=float(held[flagged].mean()),
-        cv_false_positive_rate=float(held[~flagged].mean()),
-        cv_precision=float(flagged[held].mean()) if held.any() else 0.0,
+        cv_recall=float(held[flagged].mean()) if held is not None else None,
+        cv_false_positive_rate=float(held[~flagged].mean()) if held is not None else None,
+        cv_precision=(float(flagged[held].mean()) if held.any() else 0.0)
+        if held is not None
+        else None,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=round(time.monotonic() - started, 1),
     )
@@ -216,13 +265,16 @@ def train_classifier(
         **report.to_dict(),
         "labels": [str(label) for label in pipeline.classes_],
         "features": FEATURES,
-        "model": f"LogisticRegression(C={c}), Platt-calibrated P(not clean)"
+        "model": f"SGD logistic loss (alpha={c}), "
+        + ("Platt-calibrated " if cross_validated else "")
+        + "P(not clean)"
         + (
             f"; averaged with LogisticRegression(C={head_c}) on sentence vectors, recalibrated"
             if embedding is not None
             else ""
         ),
         "embedding": embedding.name if embedding is not None else None,
+        "span_model": span_rows is not None,
         "sklearn_version": sklearn.__version__,
     }
     metadata_path_for(out_path).write_text(
@@ -302,6 +354,7 @@ class ToxicityClassifier:
         self.slope: float = saved["slope"]
         self.intercept: float = saved["intercept"]
         self.head: LogisticRegression | None = saved.get("head")
+        self.span_model: SpanModel | None = saved.get("spans")
         self.saved = saved
         self.embedding = embedding if self.head is not None else None
         self.metadata = metadata
@@ -372,8 +425,9 @@ class ClassifierLoader:
     """Loads the model once, on first use; trains and saves it first if it is missing or stale.
 
     A fresh install has no model file: the first post checked trains one from the shipped
-    labelled set (some seconds) and every later post uses it. A failure is remembered for
-    `retry_after_s` so that a broken data set does not retrain on every post.
+    data (the team's labelled set and ViHOS, about half a minute) and every later post uses it.
+    A failure is remembered for `retry_after_s` so that a broken data set does not retrain on
+    every post.
     """
 
     def __init__(
@@ -382,9 +436,11 @@ class ClassifierLoader:
         training_rows: Callable[[], Iterable[tuple[str, str]]],
         retry_after_s: float = 300,
         embedding: Embedding | None = None,
+        span_rows: Callable[[], Iterable[tuple[str, Iterable[int]]]] | None = None,
     ):
         self.model_path = Path(model_path)
         self.training_rows = training_rows
+        self.span_rows = span_rows
         self.embedding = embedding
         self.retry_after_s = retry_after_s
         self._classifier: ToxicityClassifier | None = None
@@ -412,7 +468,14 @@ class ClassifierLoader:
             log.info("No moderation model at %s; training one", self.model_path)
         except Exception as error:
             log.warning("Moderation model at %s unusable (%s); retraining", self.model_path, error)
-        report = train_classifier(self.training_rows(), self.model_path, embedding=self.embedding)
+        # One fit per head, no out-of-fold runs: the thresholds in force are the config's.
+        report = train_classifier(
+            self.training_rows(),
+            self.model_path,
+            embedding=self.embedding,
+            folds=0,
+            span_rows=self.span_rows() if self.span_rows is not None else None,
+        )
         log.info(
             "Trained moderation model on %d rows in %.1fs, saved to %s (review threshold %.3f)",
             report.rows,
@@ -425,7 +488,12 @@ class ClassifierLoader:
 
 class ToxicityClassifierCheck:
     """Holds a post whose P(needs a human) reaches the review threshold; rejects above the
-    reject threshold, if there is one. Thresholds come from the config, else from training."""
+    reject threshold, if there is one. Thresholds come from the config, else from training.
+
+    The policy over the model: the span model names the offending words; when they are only
+    casual swearing aimed at nobody (`casual_swearing`, the abuse lexicon's rule) the post is
+    published with the lexicon's nudge instead of held. The reason carries the offending
+    words' spans, which the review queue highlights."""
 
     name = "toxicity_classifier"
 
@@ -434,10 +502,12 @@ class ToxicityClassifierCheck:
         classifier: Callable[[], ToxicityClassifier],
         review_threshold: float | None = None,
         reject_threshold: float | None = None,
+        casual_swearing: Callable[[Post, list[Span]], bool] | None = None,
     ):
         self.classifier = classifier
         self.review_threshold = review_threshold
         self.reject_threshold = reject_threshold
+        self.casual_swearing = casual_swearing
 
     def thresholds(self) -> tuple[float, float | None]:
         """(review, reject) in force: the config's, else the ones chosen at training."""
@@ -452,7 +522,7 @@ class ToxicityClassifierCheck:
 
     def scores(self, texts: list[str]) -> list[float | None]:
         """P(needs a human) of many full texts at once, None where `run` would not judge; for
-        measuring, with the same result as `run` per post."""
+        measuring (the policy over spans is applied by `held_after_policy`)."""
         judged = [index for index, text in enumerate(texts) if any(c.isalpha() for c in text)]
         found: list[float | None] = [None] * len(texts)
         for start in range(0, len(judged), 64):
@@ -462,15 +532,37 @@ class ToxicityClassifierCheck:
                 found[index] = score.needs_human
         return found
 
-    def run(self, post: Post, context: PostContext) -> list[Reason]:
+    def offending_spans(self, post: Post) -> list[Span]:
+        """The words of the post the span model says offend (empty without a span model)."""
+        span_model = self.classifier().span_model
+        if span_model is None:
+            return []
+        return [
+            Span(field, start, end)
+            for field, text in post.fields()
+            for start, end in span_model.spans(text)
+        ]
+
+    def held_after_policy(self, post: Post) -> bool:
+        """For a post the score would hold: does the policy keep it held?"""
+        return not (
+            self.casual_swearing is not None
+            and self.casual_swearing(post, self.offending_spans(post))
+        )
+
+    def run(self, post: Post, context: PostContext) -> list[Reason | Nudge]:
         if not any(char.isalpha() for char in post.full_text):
             return []  # "+1", "👍", "": no words to judge, and a guess would hold them
         score = self.classifier().score(post.full_text)
         review_at, reject_at = self.thresholds()
         if score.needs_human < review_at:
             return []
+        offending = self.offending_spans(post)
+        if self.casual_swearing is not None and self.casual_swearing(post, offending):
+            return []  # the abuse lexicon's check gives the nudge
         what_vi, what_en = LABEL_TEXT.get(score.label, (score.label, score.label))
         percent = f"{min(score.needs_human, 0.99):.0%}"
+        spans = tuple(offending)
         if reject_at is not None and score.needs_human >= reject_at:
             return [
                 Reason(
@@ -482,6 +574,7 @@ class ToxicityClassifierCheck:
                     "Please edit it.",
                     score=score.needs_human,
                     action="reject",
+                    spans=spans,
                     check=self.name,
                 )
             ]
@@ -494,6 +587,7 @@ class ToxicityClassifierCheck:
                 f"({percent} confidence); it is waiting for a moderator.",
                 score=score.needs_human,
                 action="review",
+                spans=spans,
                 check=self.name,
             )
         ]

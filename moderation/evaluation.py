@@ -14,6 +14,8 @@ error for a forum), on the whole split and on seeded random samples of fixed siz
 import csv
 import os
 import random
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +91,23 @@ def _vihos(path: Path) -> tuple[Comment, ...]:
     )  # fmt: skip
 
 
+def overlap_key(text: str) -> str:
+    """How the data sets' overlap is found: lower-cased, whitespace collapsed, NFC."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text).lower()).strip()
+
+
+def training_keys() -> set[str]:
+    """overlap_key of every comment in the shipped ViHOS training copy (ViHOS was cut from
+    ViHSD: 469 ViHSD dev comments are in it)."""
+    from .moderator import SEED
+
+    with open(SEED / "vihos" / "train.csv", encoding="utf-8", newline="") as handle:
+        return {overlap_key(row["content"]) for row in csv.DictReader(handle)}
+
+
 def dev_sets(folder: str | Path, include_vihos: bool = True) -> list[EvalSet]:
-    """ViHSD and ViCTSD development splits (and ViHOS's), whichever files are present."""
+    """ViHSD and ViCTSD development splits (and ViHOS's), whichever files are present; ViHSD
+    without the comments that are in the training data."""
     folder = Path(folder)
     found = [
         ("ViHSD", folder / "vi_hate_vihsd" / "dev.csv", _vihsd, (200, 400)),
@@ -98,9 +115,15 @@ def dev_sets(folder: str | Path, include_vihos: bool = True) -> list[EvalSet]:
     ]
     if include_vihos:
         found.append(("ViHOS", folder / "vi_hate_spans_vihos" / "dev.csv", _vihos, None))
-    return [
-        EvalSet(name, reader(path), sizes) for name, path, reader, sizes in found if path.exists()
-    ]
+    trained = training_keys()
+    sets = []
+    for name, path, reader, sizes in found:
+        if path.exists():
+            comments = reader(path)
+            if name == "ViHSD":
+                comments = tuple(c for c in comments if overlap_key(c.text) not in trained)
+            sets.append(EvalSet(name, comments, sizes))
+    return sets
 
 
 def sample_indices(comments: Sequence[Comment], toxic: int, clean: int, seed: int) -> list[int]:
@@ -129,16 +152,20 @@ def held_rates(comments: Sequence[Comment], held: Sequence[bool]) -> Figures:
 
 @dataclass(frozen=True)
 class Judged:
-    """Per comment: held by the checks other than the classifier, and the classifier's score
-    (None where it does not judge). Held by the whole Moderator = rules or score >= review."""
+    """Per comment: held by the checks other than the classifier, the classifier's score
+    (None where it does not judge) and whether the policy over the spans keeps a post the score
+    would hold held (False: casual swearing aimed at nobody, published with a nudge). Held by
+    the whole Moderator = rules, or score >= review and the policy holds."""
 
     rules_held: list[bool]
     scores: list[float | None]
+    policy_holds: list[bool] | None = None
 
     def held(self, review_threshold: float) -> list[bool]:
+        policy = self.policy_holds or [True] * len(self.scores)
         return [
-            rules or (score is not None and score >= review_threshold)
-            for rules, score in zip(self.rules_held, self.scores, strict=True)
+            rules or (score is not None and score >= review_threshold and holds)
+            for rules, score, holds in zip(self.rules_held, self.scores, policy, strict=True)
         ]
 
 
@@ -146,12 +173,15 @@ def judge(moderator, texts: Sequence[str]) -> Judged:
     """What `moderator` decides on each text, with the classifier scored in batches (the
     sentence encoder is far faster on a batch than one text at a time)."""
     from .classifier import ToxicityClassifierCheck
+    from .context import Post
     from .moderator import Moderator
 
     classifier = next(c for c in moderator.checks if isinstance(c, ToxicityClassifierCheck))
     rules = Moderator(moderator.config, checks=[c for c in moderator.checks if c is not classifier])
     return Judged(
-        [rules.check(text).action != "allow" for text in texts], classifier.scores(list(texts))
+        [rules.check(text).action != "allow" for text in texts],
+        classifier.scores(list(texts)),
+        [classifier.held_after_policy(Post(body=text)) for text in texts],
     )
 
 

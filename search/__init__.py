@@ -6,7 +6,7 @@
     #                       embeddings=store)   # search.embeddings.EmbeddingStore
     engine.sync(all_documents)          # at start-up and on `reindex`, in a background job
     engine.warm()                       # optional, in a background thread: loads the model
-    engine.upsert([doc]); engine.remove(["a:17"])   # after each commit, in a background job
+    engine.upsert([doc]); engine.remove(["a:17"])   # by the node's follower, per batch
     engine.search("lam sao dang ky chatgpt", tag="chatgpt", limit=10, offset=0, collapse=True)
     engine.similar_questions(draft_title + "\\n" + draft_body, exclude_question_ids=[42])
     engine.query_vector(draft_title + "\\n" + draft_body)   # the vector similar_questions used

@@ -1,5 +1,5 @@
 """Where a SearchEngine keeps its index: a local directory (LocalIndex) with the keyword index
-(Whoosh, the embedded default, or tantivy for large forums), the passage vectors, and the
+(tantivy, the default, or Whoosh, pure Python, for small forums), the passage vectors, and the
 diacritics restorer. PostgreSQL is the forum's source of truth; each node keeps such a
 directory derived from it.
 
@@ -118,7 +118,7 @@ class LocalIndex:
         self,
         index_dir: Path,
         *,
-        keyword_engine: str = "whoosh",
+        keyword_engine: str = "tantivy",
         vector_store: str = "faiss",
         faiss_nprobe: int = 16,
         faiss_ivf_threshold: int = 20_000,

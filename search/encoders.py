@@ -155,6 +155,12 @@ class OnnxEncoder:
         self._load_lock = threading.Lock()
         self._query_cache = QueryCache()
 
+    def load(self) -> None:
+        """Load the tokenizer and the model now. A server loads them once, before it forks its
+        workers, so that every worker shares these pages (copy-on-write; nothing writes
+        them) instead of holding its own copy: the tokenizer alone is about 290 MB."""
+        self._loaded()
+
     def _loaded(self):
         if self._session is None:
             with self._load_lock:

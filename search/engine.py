@@ -57,8 +57,8 @@ class SearchEngine:
         restorer_save_every: int = 500,
         blas_threads: int | None = 1,
     ):
-        """`index` is a directory (a LocalIndex with Whoosh) or a backend (LocalIndex with
-        keyword_engine="tantivy" for large forums). `embeddings`, if given, is asked for
+        """`index` is a directory (a LocalIndex on tantivy) or a backend (a LocalIndex with
+        keyword_engine="whoosh", say). `embeddings`, if given, is asked for
         stored passage vectors before anything is encoded, and keeps what is encoded.
 
         blas_threads sets numpy's BLAS thread count for the whole process, like the

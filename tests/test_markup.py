@@ -66,6 +66,17 @@ def test_plain_text_for_search_documents():
     )
 
 
+def test_plain_text_keeps_words_apart_across_blocks_and_shows_entities_as_characters():
+    # The same text as bleach.clean(strip=True) gave before (stored search vectors match it).
+    html = render_markdown(
+        "Ví dụ:\n```\nBạn là trợ lý\n```\n> trích dẫn\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        "dòng một  \ndòng hai, gõ `<b>` và &lt; nguyên văn\n\n### Bước 2"
+    )
+    assert plain_text(html) == (
+        "Ví dụ: Bạn là trợ lý trích dẫn a b 1 2 dòng một dòng hai, gõ <b> và < nguyên văn Bước 2"
+    )
+
+
 @pytest.mark.parametrize(
     ("title", "slug"),
     [

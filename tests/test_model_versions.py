@@ -88,8 +88,13 @@ def test_moderation_keeps_the_base_encoder_across_a_switch(shared_database, monk
     Follower(node_a).run_once()
     monkeypatch.setattr(screening, "uses_embeddings", lambda _config: True)
     with node_a.app_context():
-        assert indexing.search_engine().encoder.name.startswith("fake-ngrams-learned-v")
-        assert screening.embedding().name == BASE_SPACE  # what the classifier was trained on
+        learned = indexing.search_engine().encoder
+        assert learned.name.startswith("fake-ngrams-learned-v")
+        base = model_versions.base_encoder(node_a)
+        assert base.name == BASE_SPACE  # what the classifier was trained on
+        before = (base.queries_encoded, learned.queries_encoded)
+        screening.embedding_for(node_a).encode(["bình luận cần kiểm tra"])
+        assert (base.queries_encoded, learned.queries_encoded) == (before[0] + 1, before[1])
 
 
 def test_a_node_without_the_versions_files_keeps_serving_its_model(shared_database, caplog):  # noqa: F811

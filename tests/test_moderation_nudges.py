@@ -209,7 +209,7 @@ def test_train_prints_the_teams_figures_and_the_dev_figures(
     )
     assert result.exit_code == 0, result.output
     assert model.exists()
-    assert "team's own set, out of fold: recall" in result.output
+    assert "team's own phrases: innocent held" in result.output
     assert "ViHSD: toxic held 0.50, clean held 0.000 (2 toxic, 1 clean)" in result.output
     assert "ViCTSD: toxic held 1.00, clean held 0.000 (1 toxic, 1 clean)" in result.output
 

@@ -7,12 +7,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from forum import create_app, indexing
 from forum.extensions import db
 from forum.models import SearchChange, Thread
-from forum.search_feed import HOLE_SECONDS, Follower, FollowerBusy, FollowState
+from forum.search_feed import (
+    HOLE_SECONDS,
+    Follower,
+    FollowerBusy,
+    FollowState,
+    missed_changes,
+    prune_changes,
+)
 from forum.services import accounts, posts, votes
 from tests.conftest import PASSWORD
 
@@ -65,6 +72,27 @@ def test_a_post_is_searchable_once_the_follower_applied_its_change(app, member, 
     assert FollowState.read(follower.state_path).cursor == db.session.scalar(
         select(SearchChange.id).order_by(SearchChange.id.desc()).limit(1)
     )
+
+
+def test_a_node_switched_to_another_keyword_engine_builds_that_engines_index(
+    app, member, make_thread
+):
+    thread = make_thread(member, title="Cách dùng Gemini để tóm tắt sách")
+    follower = Follower(app)
+    follower.run_once()
+    assert FollowState.read(follower.state_path).engine == app.config["SEARCH_ENGINE"]
+    other = "whoosh" if app.config["SEARCH_ENGINE"] == "tantivy" else "tantivy"
+    app.extensions.pop("search").close()
+    app.config["SEARCH_ENGINE"] = other  # the node restarts with the other engine
+
+    assert follower.run_once().rebuilt is not None
+    assert FollowState.read(follower.state_path).engine == other
+    engine = indexing.search_engine()
+    assert engine.backend.keyword_engine == other
+    assert [h.question_id for h in engine.search("Gemini tóm tắt", mode="keyword").hits] == [
+        thread.id
+    ]
+    assert follower.run_once().rebuilt is None  # built once
 
 
 def test_a_gap_in_the_ids_is_looked_for_again_until_it_is_too_old():
@@ -167,6 +195,34 @@ def test_a_new_node_builds_its_index_from_the_database(shared_database):
     assert report.rebuilt is not None and report.rebuilt.added >= 1
     assert report.rebuilt.embedded_passages == 0 and encoded == []
     assert found(node_c, "Canva thiệp mời") == [thread_id]
+
+
+def test_a_node_away_longer_than_the_retention_rebuilds_instead_of_missing_changes(
+    shared_database,
+):
+    node, _url = shared_database
+    node_a, node_b = node("node-a"), node("node-b")
+    ask(node_a, "lan_node_a", "Dùng Canva AI thiết kế thiệp mời đám cưới")
+    Follower(node_b).run_once()
+    missed = ask(node_a, "lan_node_a", "Cách viết prompt tạo bảng chấm công bằng Copilot")
+    ask(node_a, "lan_node_a", "Gemini có đọc được file PDF tiếng Anh không")
+    with node_a.app_context():
+        assert prune_changes(days=0) >= 1  # B was away longer than the retention
+        assert db.session.scalar(select(func.count()).select_from(SearchChange)) == 1
+
+    report = Follower(node_b).run_once()
+    assert report.rebuilt is not None
+    assert found(node_b, "chấm công Copilot") == [missed]
+    assert index_matches_database(node_b)
+    assert Follower(node_b).run_once().rebuilt is None  # caught up: it follows again
+
+
+def test_pruning_keeps_the_newest_change_so_a_current_node_stays_current(app, member, make_thread):
+    make_thread(member)
+    follower = Follower(app)
+    follower.run_once()
+    prune_changes(days=0)
+    assert change_rows() and not missed_changes(FollowState.read(follower.state_path).cursor)
 
 
 def test_a_follower_killed_mid_batch_resumes_without_loss(shared_database):

@@ -236,3 +236,11 @@ def test_ids_only_matches_name_every_kind_of_doc_id(place):
     assert {m.doc_id for m in matches} == {"q:7", "a:12", "q:8-copy"}
     assert keyword.filtered_doc_ids(Filters()) == {"q:7", "a:12", "q:8-copy"}
     keyword.close()
+
+
+def test_a_pasted_question_full_of_common_words_still_finds_its_thread(empty_index):
+    filler = "mình có một câu hỏi là không biết tại sao cho nên nhờ mọi người giúp với ạ"
+    empty_index.write(delete=[], add=[
+        doc(f"q:{n}", f"Câu hỏi số {n}", filler, tags=["khac"]) for n in range(1, 30)
+    ] + [doc("q:99", "Lỗi đăng nhập Zalo", "Zalo báo sai mật khẩu dù mình nhập đúng.")])
+    assert search(empty_index, f"{filler} Zalo báo sai mật khẩu")[0][0] == "q:99"

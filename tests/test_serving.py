@@ -115,6 +115,45 @@ def test_a_web_worker_is_warm_before_its_first_request(app, make_thread, member)
     assert {"base.html", "search.html", "questions/ask.html"} <= compiled
 
 
+class LoadCountingEncoder:
+    """An encoder that says how often its model was loaded."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.loads = inner, inner.name, 0
+
+    def load(self):
+        self.loads += 1
+
+    def encode_queries(self, texts):
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(self, texts):
+        return self.inner.encode_passages(texts)
+
+
+def test_the_encoder_preloaded_before_the_fork_is_the_one_the_workers_search_with(app):
+    app.extensions.pop("search", None)
+    encoder = LoadCountingEncoder(indexing.query_encoder(app))
+    app.extensions["search_encoder"] = encoder
+    assert indexing.preload_encoder(app)  # gunicorn's when_ready, in the master
+    indexing.warm(app)  # gunicorn's post_worker_init, in each forked worker
+    assert app.extensions["search"].encoder is encoder
+    assert encoder.loads == 1
+
+
+def test_an_encoder_without_a_separate_load_is_not_preloaded(app):
+    assert not hasattr(indexing.query_encoder(app), "load")  # the tests' fake encoder
+    assert not indexing.preload_encoder(app)
+
+
+def test_gunicorn_loads_the_encoder_in_the_master_so_workers_share_it():
+    from forum.config import ROOT
+
+    config = (ROOT / "gunicorn.conf.py").read_text()
+    assert "def when_ready(server)" in config and "indexing.preload_encoder(" in config
+    assert 'preload_app = os.environ.get("PRELOAD_APP", "1") == "1"' in config
+
+
 def test_gunicorn_warms_each_worker_before_it_takes_requests():
     from forum.config import ROOT
 

@@ -1,6 +1,8 @@
 """Screenshots: checked by content, size-limited, re-encoded without EXIF/GPS, resized."""
 
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -101,3 +103,39 @@ def test_images_can_be_attached_to_answers(client, auth, thread, other_member):
 @pytest.mark.parametrize("token", ["../../secret_key", "abc", "a" * 24 + "_t"])
 def test_media_route_serves_only_stored_images(client, token):
     assert client.get(f"/media/{token}.webp").status_code == 404
+
+
+def png_claiming(width, height):
+    """A PNG of about 150 bytes whose header claims width x height pixels: a decompression bomb."""
+
+    def chunk(kind, data):
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + 3 * width) * 4, 9)
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+def test_a_decompression_bomb_is_refused_by_its_header_before_any_decoding(
+    app, client, auth, member, monkeypatch
+):
+    decoded = []
+    monkeypatch.setattr(uploads, "_decode", lambda *args: decoded.append(args))
+    auth.login(member)
+    response = ask_with(client, *[("bom.png", png_claiming(6000, 6000))] * 6)
+    assert response.status_code == 422
+    assert "quá nhiều điểm ảnh" in response.get_data(as_text=True)
+    assert decoded == []  # refused on the declared size alone
+    assert app.config["MAX_IMAGE_PIXELS"] == Image.MAX_IMAGE_PIXELS  # Pillow's own limit too
+
+
+def test_a_large_photo_is_stored_upright_at_the_forums_size(app, client, auth, member):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the phone was held upright, the pixels lie on their side
+    auth.login(member)
+    response = ask_with(client, ("anh.jpg", image_bytes("JPEG", size=(4000, 3000), exif=exif)))
+    assert response.status_code == 302
+    attachment = Attachment.query.one()
+    assert (attachment.width, attachment.height) == (1200, 1600)  # turned, and fitted

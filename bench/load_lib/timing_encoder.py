@@ -16,6 +16,10 @@ class RealQueryCostEncoder:
         self.name = self.fake.name  # the index holds the fake encoder's vectors
         self.dim = self.fake.dim
 
+    def load(self):
+        """Loaded in gunicorn's master like the forum's encoder (indexing.preload_encoder)."""
+        self.real.load()
+
     def encode_queries(self, texts):
         self.real.encode_queries(texts)  # the cost of the real model, result unused
         return self.fake.encode_queries(texts)

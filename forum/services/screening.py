@@ -6,6 +6,7 @@ Nothing a member wrote is lost, and every automatic decision is written to the a
 """
 
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,29 +31,32 @@ STATUS_FOR_ACTION = {"allow": "published", "review": "pending", "reject": "rejec
 SEVERITY = {"reject": 3, "review": 2}
 RECENT_WINDOW = timedelta(hours=24)
 
-_moderators = {}
-_lock = threading.Lock()
+# How often a web process looks at the model file's time for a retrain made elsewhere (another
+# process, or a machine sharing the instance folder). `flask moderation train` swaps the model
+# in its own process at once (Moderation.reload).
+RELOAD_CHECK_SECONDS = 30
 
 
 def uses_embeddings(config):
     """Whether the classifier reads sentence vectors: a real encoder and the setting allow it."""
     return (
-        config.get("MODERATION_EMBEDDINGS", "auto") != "off" and config["SEARCH_ENCODER"] != "fake"
+        config.get("MODERATION_EMBEDDINGS", "off") != "off" and config["SEARCH_ENCODER"] != "fake"
     )
 
 
-def embedding():
-    """Search's sentence encoder for the classifier's embedding head, or None (see config).
-
-    Query vectors ("query: " for e5) are what the model is meant to classify with, and the
-    encoder keeps recent ones: a new question's text was just searched for similar questions.
-    Always the base encoder, the one the classifier was trained with, even while search serves
-    a model the forum learned (forum.model_versions).
-    """
-    if not uses_embeddings(current_app.config):
+def embedding_for(app):
+    """An encode function over search's sentence encoder for the classifier's embedding head,
+    or None (see config). The encoder loads on first use; its name, for a model's
+    compatibility, comes from the settings that choose it. Always the base encoder, the one the
+    classifier was trained with, even while search serves a model the forum learned
+    (forum.model_versions)."""
+    if not uses_embeddings(app.config):
         return None
-    encoder = model_versions.base_encoder(current_app._get_current_object())
-    return Embedding(encoder.name, encoder.encode_queries)
+
+    def encode(texts):
+        return model_versions.base_encoder(app).encode_queries(texts)
+
+    return Embedding(f"{app.config['SEARCH_ENCODER']}:{app.config['SEARCH_MODEL']}", encode)
 
 
 def moderation_config(config):
@@ -74,24 +78,48 @@ def moderation_config(config):
     )
 
 
-def moderator():
-    """One Moderator per configuration, shared by every app in the process (models load once).
+class Moderation:
+    """The app's Moderator, built once in create_app (app.extensions["moderation"]).
 
-    A classifier retrained by `flask moderation train` (here or on another machine sharing the
-    instance folder) is picked up without a restart: the model file's modification time is
-    checked on each use, and a new one makes a new Moderator, which loads the new model."""
-    config = moderation_config(current_app.config)
-    sentence_encoder = embedding()
-    key = (repr(config), sentence_encoder.name if sentence_encoder else None)
-    stamp = _model_stamp(config.classifier_path)
-    with _lock:
-        known = _moderators.get(key)
-        if known is None or (known[1] is not None and known[1] != stamp):
-            known = _moderators[key] = (Moderator(config, embedding=sentence_encoder), stamp)
-        elif known[1] is None and stamp is not None:
-            # The first check trained and saved the model itself: remember that file's time.
-            known = _moderators[key] = (known[0], stamp)
-        return known[0]
+    The model itself loads (or, on a first start, trains) on first use. A retrain swaps in
+    explicitly: `reload()` in the process that trained, and `reload_if_changed()`, which every
+    check calls but which looks at the model file at most every RELOAD_CHECK_SECONDS, in the
+    others."""
+
+    def __init__(self, app, reload_check_seconds=RELOAD_CHECK_SECONDS):
+        self.config = moderation_config(app.config)
+        self.embedding = embedding_for(app)
+        self.reload_check_seconds = reload_check_seconds
+        self._lock = threading.Lock()
+        self._looked_at = time.monotonic()
+        self._stamp = _model_stamp(self.config.classifier_path)
+        self.moderator = Moderator(self.config, embedding=self.embedding)
+
+    def reload(self):
+        """A new Moderator, which loads the model file as it is now."""
+        with self._lock:
+            self._stamp = _model_stamp(self.config.classifier_path)
+            self.moderator = Moderator(self.config, embedding=self.embedding)
+        return self.moderator
+
+    def reload_if_changed(self):
+        """The Moderator to use, reloaded if the model file changed since it was loaded."""
+        now = time.monotonic()
+        if now - self._looked_at < self.reload_check_seconds:
+            return self.moderator
+        self._looked_at = now
+        stamp = _model_stamp(self.config.classifier_path)
+        if stamp == self._stamp:
+            return self.moderator
+        if self._stamp is None:  # the first check trained and saved the model itself
+            self._stamp = stamp
+            return self.moderator
+        return self.reload()
+
+
+def moderator():
+    """The current app's Moderator (see Moderation)."""
+    return current_app.extensions["moderation"].reload_if_changed()
 
 
 def _model_stamp(path):
@@ -106,12 +134,6 @@ def _model_stamp(path):
 def warm_moderation():
     """Load (or, the first time, train) the classifier before anyone posts."""
     moderator().check("khởi động")
-
-
-def forget_moderators():
-    """Drop loaded models, so the next check loads a retrained classifier."""
-    with _lock:
-        _moderators.clear()
 
 
 def screen(author, body, title=None, is_question=False, exclude_thread_id=None, editing=None):

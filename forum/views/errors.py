@@ -72,7 +72,7 @@ def http_error(error):
     message = messages_for(status)
     if (
         error.description
-        and status in (400, 403, 404)
+        and status in (400, 403, 404, 413)
         and error.description != type(error).description
     ):
         message = error.description

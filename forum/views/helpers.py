@@ -2,18 +2,14 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from forum.extensions import db, limiter
+from forum.input_guard import page_arg as page_arg  # the one page-number reader of every view
 from forum.models import Post, Thread
 from forum.permissions import can_view
-
-
-def page_arg():
-    page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
 
 
 def get_thread(thread_id, viewer=current_user):

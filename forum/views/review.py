@@ -7,6 +7,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from forum.extensions import limiter
+from forum.input_guard import id_list
 from forum.permissions import is_moderator
 from forum.services import password_reset, posts, review, screening
 from forum.services.errors import ServiceError, ValidationError
@@ -69,7 +70,7 @@ def decide(case_id):
 
 @bp.route("/review/bulk", methods=["POST"])
 def bulk():
-    ids = [int(v) for v in request.form.getlist("case") if v.isdigit()]
+    ids = id_list(request.form.getlist("case"))
     try:
         done = review.bulk(
             current_user,
@@ -97,7 +98,7 @@ def suspend(user_id):
             review.suspend(
                 current_user,
                 user,
-                int(days) if days.isdigit() else None,
+                int(days[:6]) if days.isdigit() else None,  # 6 digits: past every choice
                 request.form.get("reason", ""),
             )
             flash(_("Đã tạm khóa %(name)s.", name=user.username), "success")

@@ -1,7 +1,7 @@
 """search_model_versions: the search encoders the forum learned from its own threads, one active
 
 Revision ID: c16l00000001
-Revises: c15a00000001
+Revises: c16m00000001
 Create Date: 2026-12-08 01:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c16l00000001'
-down_revision = 'c15a00000001'
+down_revision = 'c16m00000001'
 branch_labels = None
 depends_on = None
 
