@@ -14,6 +14,7 @@ Training itself (torch) is forum.learn_trainer's, which web processes never impo
 only needs a trainer: a callable (pairs, folder, label) -> Candidate.
 """
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -213,19 +214,42 @@ def judge(held: list[TrainingPair], current_ranks: Callable, candidate_ranks: Ca
     return gate(scores(current_ranks(held)), scores(candidate_ranks(held)))
 
 
+class _GateEmbeddings(search_feed.StoredEmbeddings):
+    """Stored vectors for the gate's index: read as usual, but the vectors of documents the
+    gate altered are never stored (they are not what any node will index)."""
+
+    def __init__(self, altered: set[str]):
+        self.altered = altered
+
+    def save(self, docs, vectors, space):
+        super().save([doc for doc in docs if doc.doc_id not in self.altered], vectors, space)
+
+
+def _without_the_question(documents, asked: set[int], altered: set[str]):
+    """The forum's documents as the gate searches them: the held-out questions left out, and
+    their answers without the thread title every answer otherwise carries (it is the question:
+    searching for it would find its own words)."""
+    for doc in documents:
+        if doc.question_id not in asked:
+            yield doc
+        elif doc.kind == "answer":
+            altered.add(doc.doc_id)
+            yield dataclasses.replace(doc, title="")
+
+
 def hybrid_ranks(encoder, workdir: Path) -> Callable:
     """A ranker: hybrid search, as the forum runs it, over a fresh index of every published
-    post built with `encoder` in `workdir`, leaving out the held-out questions themselves
-    (their answers stay). Vectors come from, and go to, post_embeddings: the current model's
-    are already there, and the new model's are what its index would need anyway."""
+    post built with `encoder` in `workdir`, the held-out questions left out (their answers
+    stay, without their title). Vectors come from, and go to, post_embeddings: the current
+    model's are already there, and the new model's are what its index would need anyway."""
     app = current_app._get_current_object()
 
     def ranks(held: list[TrainingPair]) -> list[int | None]:
         asked = {pair.thread_id for pair in held}
-        documents = (doc for doc in indexing.all_documents()
-                     if not (doc.kind == "question" and doc.question_id in asked))
+        altered: set[str] = set()
+        documents = _without_the_question(indexing.all_documents(), asked, altered)
         engine = SearchEngine(indexing.search_index(app.config, workdir), encoder,
-                              embeddings=search_feed.StoredEmbeddings())
+                              embeddings=_GateEmbeddings(altered))
         try:
             engine.sync(documents)
             found = []

@@ -208,7 +208,8 @@ def follow_active_version(app, *, on_built=None) -> dict | None:
         report = engine.sync(indexing.all_documents())
     finally:
         engine.close()
-    search_feed.FollowState(cursor=cursor).write(Path(target.index_path) / search_feed.STATE_FILE)
+    search_feed.FollowState(cursor=cursor, engine=app.config["SEARCH_ENGINE"]).write(
+        Path(target.index_path) / search_feed.STATE_FILE)
     seconds = time.perf_counter() - started
     if on_built is not None:
         on_built(target)

@@ -2,14 +2,14 @@
 slice it never trains on, and the gate that publishes a new model only when it wins there."""
 
 import json
+from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from forum import indexing, learning, model_versions
 from forum.extensions import db
-from forum.models import SearchModelVersion
+from forum.models import PostEmbedding, SearchModelVersion
 from forum.services import posts, votes
 from search.encoders import FakeEncoder
 
@@ -191,10 +191,20 @@ def test_a_dry_run_measures_but_publishes_nothing(app, forum_with_history, monke
     assert model_versions.active_version() is None
 
 
-def test_the_gate_searches_without_the_held_out_questions_themselves(app, forum_with_history):
-    pairs = learning.collect_pairs()
-    _train, held = learning.split_pairs(pairs)
-    ranks = learning.hybrid_ranks(FakeEncoder(), app.instance_path + "/gate")(held)
-    # Each held-out question finds its own thread through its answer alone, first.
-    assert ranks == [1] * len(held)
-    assert np.isclose(learning.scores(ranks).mrr, 1.0)
+def test_the_gate_finds_a_held_out_answer_by_its_words_not_its_threads_title(app, member,
+                                                                            other_member):
+    thread = posts.ask_question(member, "Quên mật khẩu Zalo thì làm sao?",
+                                "Mình quên mật khẩu Zalo, đăng nhập lại thế nào ạ?", "zalo")
+    posts.post_answer(other_member, thread, "Bấm Lấy lại và nhập mã gửi về điện thoại.")
+    decoy = posts.ask_question(other_member, "Đổi mật khẩu Zalo ở đâu?",
+                               "Mình muốn đổi mật khẩu Zalo định kỳ.", "zalo")
+    posts.post_answer(member, decoy, "Mật khẩu Zalo đổi trong Cài đặt, mục Tài khoản.")
+    [pair] = [p for p in learning.collect_pairs() if p.thread_id == thread.id]
+    stored_before = db.session.scalar(select(func.count()).select_from(PostEmbedding))
+
+    ranks = learning.hybrid_ranks(FakeEncoder(), Path(app.instance_path) / "gate")([pair])
+
+    # Found through its own words (lại, nhập), second: it was first only through the title
+    # answers carry, the question itself; the decoy shares the question's words.
+    assert ranks == [2]
+    assert db.session.scalar(select(func.count()).select_from(PostEmbedding)) == stored_before
