@@ -16,12 +16,16 @@ from forum import learning
               help=f"Answered threads needed to learn at all (default {learning.MIN_THREADS}, "
                    "or SEARCH_LEARN_MIN_THREADS).")
 @click.option("--max-pairs", type=int, default=None, help="Train on at most this many pairs.")
-@click.option("--batch-size", type=int, default=32, show_default=True,
+# Measured peaks of training (3 steps on the longest answers, bench/learn_search.py's data):
+# batch 32: 6.5 GB, with gradient checkpointing 3.7 GB; batch 16 with it 2.6 GB; batch 32 with
+# it and 6 lower layers frozen 2.9 GB. The defaults stay under 3 GB.
+@click.option("--batch-size", type=int, default=16, show_default=True,
               help="Pairs per step; each answer is a wrong one for the batch's other questions.")
 @click.option("--epochs", type=int, default=1, show_default=True)
 @click.option("--frozen-layers", type=int, default=0, show_default=True,
               help="Also freeze this many lower transformer layers (less memory, less learning).")
-@click.option("--gradient-checkpointing", is_flag=True, help="Less memory, about a third slower.")
+@click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=True,
+              show_default=True, help="Recompute activations: far less memory, a little slower.")
 @click.option("--dry-run", is_flag=True, help="Train and measure, but publish nothing.")
 def learn_command(exclude_authors, min_threads, max_pairs, batch_size, epochs, frozen_layers,
                   gradient_checkpointing, dry_run):
