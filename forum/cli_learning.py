@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from tqdm import tqdm
 
-from forum import learning
+from forum import learning, model_setup
 
 
 @click.command("learn")
@@ -49,6 +49,8 @@ def learn_command(exclude_authors, min_threads, max_pairs, batch_size, epochs, f
     try:
         outcome = learning.learn(trainer, exclude_authors=exclude_authors, max_pairs=max_pairs,
                                  min_threads=min_threads, dry_run=dry_run)
+    except model_setup.ModelPrepError as error:
+        raise click.ClickException(str(error)) from error
     finally:
         if "bar" in bar:
             bar["bar"].close()

@@ -158,12 +158,12 @@ def make_trainer(config, *, on_start=None, on_step=None, **options):
     """The trainer `forum.learning.learn` calls: fine-tune the base e5 folder, export it, and
     return the candidate's ONNX encoder (the one every node will load for this version)."""
     base = Path(config["MODELS_PATH"]) / model_setup.E5_FOLDER_NAME
-    problem = model_setup.folder_problem(base)
-    if problem is not None:
-        raise model_setup.ModelPrepError(
-            f"no base model to learn from: {problem} (run: flask --app forum models prepare)")
 
     def trainer(pairs, folder: Path, label: str) -> Candidate:
+        problem = model_setup.folder_problem(base)
+        if problem is not None:
+            raise model_setup.ModelPrepError(
+                f"no base model to learn from: {problem} (run: flask --app forum models prepare)")
         figures = train_encoder(pairs, folder / "torch", base=base, on_start=on_start,
                                 on_step=on_step, **options)
         started = time.perf_counter()
