@@ -212,7 +212,9 @@ def main():
         upgrade()
         import_history(threads)
         started = time.perf_counter()
-        report = apply_search_changes()
+        report = apply_search_changes()  # a model version learned on an earlier run: switches
+        if report.switched is not None:
+            print(f"switch: {report.switched}")
         if report.rebuilt is not None:
             print(f"index built: {report.rebuilt.added} documents, "
                   f"{report.rebuilt.embedded_passages} passages embedded in "
