@@ -16,9 +16,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 from forum.extensions import limiter
 from forum.services import accounts, mail, notifications, password_reset
 from forum.services.errors import ValidationError
-from forum.views.helpers import safe_next
+from forum.views.helpers import refuse_suspended_changes, safe_next
 
 bp = Blueprint("auth", __name__)
+
+
+@bp.before_app_request
+def suspended_members_change_nothing():
+    if request.blueprint != "api":  # the API checks its token's member (it ignores cookies)
+        refuse_suspended_changes(current_user)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -48,6 +54,7 @@ def register():
 
 
 @bp.route("/register/username")
+@limiter.limit(lambda: current_app.config["USERNAME_RATE_LIMIT"])
 def username_suggestion():
     """The username a name would make, free right now (the sign-up form fills it in)."""
     return {"username": accounts.suggest_username(request.args.get("name", "")[:60])}
@@ -116,6 +123,7 @@ def logout():
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["ACCOUNT_RATE_LIMIT"], methods=["POST"])
 def settings():
     form = {
         "display_name": current_user.display_name or "",
@@ -124,9 +132,8 @@ def settings():
     }
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in form}
-        old_email = current_user.email
         try:
-            accounts.update_profile(
+            new_address = accounts.update_profile(
                 current_user,
                 form["display_name"],
                 form["bio"],
@@ -134,16 +141,31 @@ def settings():
                 notify_routing=bool(request.form.get("notify_routing")),
             )
         except ValidationError as error:
-            return render_template("auth/settings.html", form=form, errors=error.field_errors), 422
+            return _settings_page(form, error.field_errors, 422)
         flash(_("Đã lưu hồ sơ."), "success")
-        if current_user.email and current_user.email != old_email and mail.enabled():
+        if new_address:
+            # The same answer whether or not the address has an account here already.
             try:
-                mail.send_verification(current_user)
-                flash(_("Đã gửi liên kết xác minh tới email mới của bạn."), "info")
+                mail.confirm_new_address(current_user, new_address)
+                flash(
+                    _("Đã gửi liên kết xác nhận tới %(email)s. Địa chỉ mới được dùng khi bạn "
+                      "bấm vào liên kết trong thư.", email=new_address),
+                    "info",
+                )  # fmt: skip
             except ValidationError as error:
                 flash(" ".join(error.all_messages), "error")
         return redirect(url_for("auth.settings"))
-    return render_template("auth/settings.html", form=form, errors={})
+    return _settings_page(form, {})
+
+
+def _settings_page(form, errors, status=200):
+    return render_template(
+        "auth/settings.html",
+        form=form,
+        errors=errors,
+        tokens=accounts.live_api_tokens(current_user),
+        max_tokens=accounts.MAX_LIVE_TOKENS,
+    ), status
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -167,6 +189,19 @@ def change_password():
 
 @bp.route("/account/token", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
 def new_token():
-    token = accounts.create_api_token(current_user, request.form.get("name", "web"))
+    try:
+        token = accounts.create_api_token(current_user, request.form.get("name", "web"))
+    except ValidationError as error:
+        flash(" ".join(error.all_messages), "error")
+        return redirect(url_for("auth.settings", _anchor="tokens"))
     return render_template("auth/token.html", token=token)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id):
+    row = accounts.revoke_api_token(current_user, token_id)
+    flash(_("Đã thu hồi mã “%(name)s”: nó không dùng được nữa.", name=row.name), "success")
+    return redirect(url_for("auth.settings", _anchor="tokens"))
