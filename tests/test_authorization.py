@@ -7,6 +7,7 @@ refusal of "suspended" is for the suspension, not for not owning the post), a mo
 an admin. The API is called with each persona's own token."""
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -316,3 +317,38 @@ def test_authorization_matrix(client, auth, world, route, who):
         assert "tạm khóa đến" in text and "kháng nghị" in text, text[:400]
         if spec["api"]:
             assert response.get_json()["error"]["code"] == "suspended"
+
+
+def test_what_the_asker_said_of_a_suggestion_is_for_the_asker_only(client, world):
+    world["suggestion"].feedback = "not_relevant"
+    db.session.commit()
+    url = f"/api/v1/questions/{world['thread'].id}/suggestions"
+    for who in (ANON, MEMBER, AUTHOR, MODERATOR):
+        headers = {"Authorization": f"Bearer {world['tokens'][who]}"} if who != ANON else {}
+        (shown,) = client.get(url, headers=headers).get_json()["suggestions"]
+        assert "feedback" not in shown, who
+        assert shown["answer_id"] == world["answer"].id  # the suggestion itself is public
+    asker = {"Authorization": f"Bearer {world['tokens'][OTHER]}"}
+    (shown,) = client.get(url, headers=asker).get_json()["suggestions"]
+    assert shown["feedback"] == "not_relevant"
+
+
+def test_a_suspended_member_is_shown_no_button_they_cannot_use(client, auth, world):
+    """The thread page of a suspended author: no vote, flag, comment, edit, delete, follow or
+    answer form, the suspension notice instead; the appeal of their rejected answer stays."""
+    thread_page = f"/q/{world['thread'].id}/{world['thread'].slug}"
+    auth.login(world[AUTHOR])
+    assert changes_offered(client.get(thread_page).text) >= {"vote", "flag", "comment", "edit",
+                                                              "delete", "follow", "answer"}
+    suspend(world[SUSPENDED])
+    page = client.get(thread_page).text
+    assert changes_offered(page) == {"appeal"}
+    assert 'id="suspended-notice"' in page
+
+
+def changes_offered(page):
+    """What the page's forms and edit links would change: "vote", "follow", "edit"…"""
+    actions = re.findall(r'<form method="post" action="([^"]+)"', page)
+    actions += re.findall(r'href="(/p/\d+/edit)"', page)
+    kinds = {"follow" if a.startswith("/follow/") else a.rsplit("/", 1)[-1] for a in actions}
+    return kinds - {"logout", "lang"}

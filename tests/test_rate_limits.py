@@ -231,3 +231,4 @@ def test_the_account_form_is_limited(client, auth, member):
     for _ in range(2):
         assert client.post("/account", data=profile).status_code == 302
     assert client.post("/account", data=profile).status_code == 429
+
