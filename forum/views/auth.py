@@ -1,5 +1,7 @@
 """Registering, logging in and out, and the member's own account settings."""
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
@@ -13,9 +15,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from forum.extensions import limiter
+from forum.extensions import db, limiter
 from forum.services import accounts, mail, notifications, password_reset
-from forum.services.errors import ValidationError
+from forum.services.errors import Suspended, ValidationError
+from forum.views.errors import service_error
 from forum.views.helpers import refuse_suspended_changes, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -25,6 +28,34 @@ bp = Blueprint("auth", __name__)
 def suspended_members_change_nothing():
     if request.blueprint != "api":  # the API checks its token's member (it ignores cookies)
         refuse_suspended_changes(current_user)
+
+
+@bp.app_errorhandler(Suspended)
+def suspended_page(error):
+    """The refusal, with whatever the member had written to copy: nothing typed is lost."""
+    if request.path.startswith("/api/"):
+        return service_error(error)
+    db.session.rollback()
+    return render_template(
+        "account/suspended.html",
+        kept=[
+            (field, label, request.form[field].strip())
+            for field, label in kept_fields().items()
+            if request.form.get(field, "").strip()
+        ],
+        safe_back=safe_next(request.referrer and urlsplit(request.referrer).path),
+    ), 403
+
+
+def kept_fields():
+    return {
+        "title": _("Tiêu đề"),
+        "body": _("Nội dung"),
+        "tags": _("Thẻ"),
+        "note": _("Ghi chú"),
+        "display_name": _("Tên hiển thị"),
+        "bio": _("Giới thiệu"),
+    }
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -177,4 +177,5 @@ def moderation_helpers():
         "flag_reasons": review.FLAG_REASONS,
         "suspension_message": suspension.suspension_message,
         "suspension_status": suspension.suspension_status,
+        "suspension_hint": suspension.what_still_works,
     }
