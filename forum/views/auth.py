@@ -18,7 +18,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from forum.extensions import db, limiter
 from forum.services import accounts, mail, notifications, password_reset
 from forum.services.errors import Suspended, ValidationError
-from forum.views.errors import service_error
+from forum.views.errors import service_error, wants_json
 from forum.views.helpers import refuse_suspended_changes, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -33,7 +33,7 @@ def suspended_members_change_nothing():
 @bp.app_errorhandler(Suspended)
 def suspended_page(error):
     """The refusal, with whatever the member had written to copy: nothing typed is lost."""
-    if request.path.startswith("/api/"):
+    if wants_json():
         return service_error(error)
     db.session.rollback()
     return render_template(
