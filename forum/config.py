@@ -62,7 +62,10 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
+    # Logins: tries at one account from one address, and (generously: a class logging in at
+    # once on one Wi-Fi) every try from one address.
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    LOGIN_ADDRESS_RATE_LIMIT = "60 per minute;300 per hour"
     POST_RATE_LIMIT = "6 per minute;60 per hour"  # ask, answer, comment: each, per member
     REGISTER_RATE_LIMIT = "5 per hour"
     VOTE_RATE_LIMIT = "30 per minute;300 per hour"

@@ -153,6 +153,7 @@ def app_without_redis(tmp_path, classifier_path):
             "RATELIMIT_ENABLED": True,
             "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{closed_port()}/0",
             "LOGIN_RATE_LIMIT": "3 per minute",
+            "LOGIN_ADDRESS_RATE_LIMIT": "5 per minute",
         }
     )
     app.test_client_class = BrowserClient
@@ -232,3 +233,27 @@ def test_the_account_form_is_limited(client, auth, member):
         assert client.post("/account", data=profile).status_code == 302
     assert client.post("/account", data=profile).status_code == 429
 
+
+
+@pytest.fixture
+def login_limits(app):
+    app.config.update(LOGIN_RATE_LIMIT="3 per minute", LOGIN_ADDRESS_RATE_LIMIT="6 per minute")
+
+
+def test_a_class_on_one_wifi_logs_in_but_guessing_is_limited(client, login_limits, make_user):
+    """Tries at one account from one address are few; the address as a whole gets more, so a
+    class logging in together is not turned away, and a password sprayer still is."""
+    wrong = {"username": "hoa_lop", "password": "doan-sai"}
+    make_user("hoa_lop")
+    for _ in range(3):
+        assert client.post("/login", data=wrong).status_code == 401
+    assert client.post("/login", data=wrong).status_code == 429
+    classmates = [make_user(f"hoc_vien_{n}") for n in range(2)]
+    for user in classmates:  # the same address, each their own account
+        data = {"username": user.username, "password": PASSWORD}
+        assert client.post("/login", data=data).status_code == 302
+        client.post("/logout")
+    # Six tries in all from this address (the refused one too): the seventh, at any account,
+    # waits.
+    late = {"username": "hoc_vien_muon", "password": PASSWORD}
+    assert client.post("/login", data=late).status_code == 429

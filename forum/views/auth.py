@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from forum.extensions import db, limiter
@@ -91,8 +92,19 @@ def username_suggestion():
     return {"username": accounts.suggest_username(request.args.get("name", "")[:60])}
 
 
+def address_and_username():
+    username = request.form.get("username", "").strip().lower()[:30]
+    return f"{get_remote_address()}/{username}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=address_and_username
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"],
+    key_func=get_remote_address,
+)  # fmt: skip
 def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
