@@ -113,9 +113,7 @@ MATRIX = {
     ("/p/<int:post_id>/vote", "POST"): entry(
         NOT_OWNER, lambda w: f"/p/{w['answer'].id}/vote", {"value": "up"}
     ),
-    ("/p/<int:post_id>/accept", "POST"): entry(
-        {OTHER}, lambda w: f"/p/{w['answer'].id}/accept"
-    ),
+    ("/p/<int:post_id>/accept", "POST"): entry({OTHER}, lambda w: f"/p/{w['answer'].id}/accept"),
     ("/p/<int:post_id>/history/<int:number>/redact", "POST"): entry(
         OWNER, lambda w: f"/p/{w['answer'].id}/history/1/redact"
     ),
@@ -342,8 +340,15 @@ def test_a_suspended_member_is_shown_no_button_they_cannot_use(client, auth, wor
     answer form, the suspension notice instead; the appeal of their rejected answer stays."""
     thread_page = f"/q/{world['thread'].id}/{world['thread'].slug}"
     auth.login(world[AUTHOR])
-    assert changes_offered(client.get(thread_page).text) >= {"vote", "flag", "comment", "edit",
-                                                              "delete", "follow", "answer"}
+    assert changes_offered(client.get(thread_page).text) >= {
+        "vote",
+        "flag",
+        "comment",
+        "edit",
+        "delete",
+        "follow",
+        "answer",
+    }
     suspend(world[SUSPENDED])
     page = client.get(thread_page).text
     assert changes_offered(page) == {"appeal"}

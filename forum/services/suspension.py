@@ -33,10 +33,15 @@ def what_still_works():
 def suspension_status(user):
     """The same, as a moderator reads it on the member's profile."""
     if user.suspended_until.year >= 9999:
-        return _("Đang bị tạm khóa đến khi điều hành viên mở lại. Lý do: %(reason)s",
-                 reason=user.suspension_reason or "")
-    return _("Đang bị tạm khóa đến %(until)s. Lý do: %(reason)s",
-             until=full_date(user.suspended_until), reason=user.suspension_reason or "")
+        return _(
+            "Đang bị tạm khóa đến khi điều hành viên mở lại. Lý do: %(reason)s",
+            reason=user.suspension_reason or "",
+        )
+    return _(
+        "Đang bị tạm khóa đến %(until)s. Lý do: %(reason)s",
+        until=full_date(user.suspended_until),
+        reason=user.suspension_reason or "",
+    )
 
 
 def refuse_if_suspended(user):
