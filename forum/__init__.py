@@ -13,16 +13,26 @@ from forum import assets, cli, indexing, jobs, labels, permissions, search_feed,
 from forum.config import ROOT, Config, TestConfig, from_environment
 from forum.extensions import babel, csrf, db, limiter, login_manager, migrate
 from forum.models import User
-from forum.services import assistant, drafting, mail, screening, suggestions
+from forum.services import (
+    assistant,
+    drafting,
+    mail,
+    member_data,
+    mentions,
+    screening,
+    suggestions,
+)
 from forum.views import (
     admin,
     api,
+    api_members,  # noqa: F401  (adds its routes to the API blueprint)
     auth,
     claims,
     email,
     errors,
     feeds,
     main,
+    members,
     notifications,
     questions,
     review,
@@ -154,6 +164,8 @@ def _init_services(app):
             mail.email_answer_notices,
             mail.send_outbox,
             screening.warm_moderation,
+            mentions.email_mention_notices,
+            member_data.build_export,
         ],
     )
     logging.basicConfig(
@@ -170,6 +182,7 @@ def _register_blueprints(app):
         tags,
         users,
         notifications,
+        members,
         review,
         admin,
         claims,

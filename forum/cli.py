@@ -1,6 +1,7 @@
 """Flask commands: users, seed, import (and the search, models and moderation groups)."""
 
 import dataclasses
+import json
 import os
 import threading
 from pathlib import Path
@@ -16,7 +17,7 @@ from forum.config import ROOT
 from forum.importer import import_lines
 from forum.models import ROLES
 from forum.seeding import seed
-from forum.services import accounts, password_reset, review, screening
+from forum.services import accounts, member_data, password_reset, review, screening
 from forum.services.errors import ValidationError
 from forum.urls import reset_password_url
 from moderation import read_labelled_csv, train_classifier, training_rows
@@ -92,6 +93,32 @@ def set_role(username, role):
     click.echo(f"{user.username} is now {role}")
 
 
+@users_cli.command("export")
+@click.argument("username")
+def export_user(username):
+    """Print everything a member wrote, as JSON (a member's request made by a moderator)."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    click.echo(json.dumps(member_data.export_data(user), ensure_ascii=False, indent=2))
+
+
+@users_cli.command("delete")
+@click.argument("username")
+@click.option("--remove-posts", is_flag=True, help="Also erase the text of their posts.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_user(username, remove_posts, yes):
+    """Delete a member's account at their request: personal data erased, posts kept under
+    "thành viên đã rời nhóm" unless --remove-posts."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    if not yes and not click.confirm(f"Delete {user.username} for good?", default=True):
+        raise click.Abort()
+    member_data.delete_account(user, remove_posts=remove_posts)
+    click.echo(f"deleted account #{user.id}" + (" and erased its posts" if remove_posts else ""))
+
+
 @click.command("seed")
 @click.option(
     "--index/--no-index",
@@ -119,13 +146,17 @@ def seed_command(index):
 @click.option("--create-authors", is_flag=True,
               help="Create members for authors the forum does not know (listed afterwards); "
                    "without it, their threads are reported and skipped.")
-def import_command(path, index, create_authors):
+@click.option("--screen", is_flag=True,
+              help="Pass every post through the automatic checks, as a new post would (held "
+                   "ones wait in the review queue); without it the file is trusted.")
+def import_command(path, index, create_authors, screen):
     """Import threads from a JSON Lines file; bad lines are reported and skipped."""
     with path.open(encoding="utf-8") as handle:
         total = sum(1 for _line in handle)
     with path.open(encoding="utf-8") as handle, _bar(total, "import", "line") as bar:
         report = import_lines(
-            handle, create_authors=create_authors, progress=lambda _n: bar.update(1)
+            handle, create_authors=create_authors, screen=screen,
+            progress=lambda _n: bar.update(1),
         )
     for line, message in report.errors:
         click.echo(f"{path.name}:{line}: {message}", err=True)

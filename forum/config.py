@@ -17,11 +17,6 @@ def env_bool(name, default):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name, default):
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
 class Config:
     SECRET_KEY = None  # read from the environment or generated once into the instance folder
     SQLALCHEMY_DATABASE_URI = None  # DATABASE_URL, else SQLite under the instance folder
@@ -55,6 +50,13 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
     QUESTIONS_PER_PAGE = 20
+
+    # Closing as a duplicate: moderators at once; members with this reputation vote, and this
+    # many votes for the same original close the question.
+    DUPLICATE_VOTE_REPUTATION = 50
+    DUPLICATE_VOTES_TO_CLOSE = 3
+    # @mentions: only the first few names of a post notify anyone (no mention spam).
+    MENTIONS_PER_POST = 5
 
     # Rate limits (Flask-Limiter); memory store unless REDIS_URL/RATELIMIT_STORAGE_URI is set.
     # A logged-in member counts on their own (forum.extensions.member_or_address), a visitor

@@ -22,14 +22,13 @@ from werkzeug.datastructures import FileStorage
 
 from forum.extensions import db
 from forum.facebook_archive import BadArchive, name_key, read_archive
-from forum.importer import add_first_revision
 from forum.indexing import apply_search_changes
-from forum.markup import render_markdown, render_plain, slugify
+from forum.markup import slugify
 from forum.models import FacebookAuthor, ImportedPost, Post, Thread, User
-from forum.services import assistant, screening, uploads
+from forum.services import assistant, uploads
 from forum.services import tags as tag_service
 from forum.services.errors import ValidationError
-from forum.services.posts import refresh_thread
+from forum.services.posts import new_post, new_thread, refresh_thread, screen_new, store
 from forum.services.validation import (
     ANSWER_MIN,
     COMMENT_MAX,
@@ -160,7 +159,6 @@ class _Unit:
     post: object
     comments: list
     thread: Thread | None = None
-    new_thread: bool = False
     built: list = field(default_factory=list)  # (post, entry, title, tags), in order made
     created: dict = field(default_factory=dict)  # entry key -> Post made here
     files: list = field(default_factory=list)  # stored photos, removed if it does not make it
@@ -195,7 +193,7 @@ def _build(state, unit):
                 unit.thread = question.thread
             else:
                 unit.thread, question = _add_question(state, post, unit.files, unit.built)
-                unit.created[post.key], unit.new_thread = question, True
+                unit.created[post.key] = question
             for comment in unit.comments:
                 if comment.key in state.known:
                     report.skipped_existing += 1
@@ -243,10 +241,7 @@ def _write(state, batch):
             for made, item, title, tags in unit.built:
                 _finish(made, item, title, tags)
     for unit in batch:
-        if unit.new_thread:
-            _refresh_new(unit.thread, [made for made, *_rest in unit.built])
-        else:
-            _refresh(unit.thread)
+        _refresh(unit.thread)
     counts = [_summary(made) for unit in batch for made, *_rest in unit.built]
     if state.dry_run:
         _roll_back(state, [f for unit in batch for f in unit.files])
@@ -312,19 +307,13 @@ def _add_question(state, post, files, built):
     tag_pairs = tag_pairs or [FALLBACK_TAG]
     validate_question(title, body, tag_pairs)
     author = _author(state, post.author)  # only now: a failed post makes no placeholder
-    verdict = screening.screen(author, body, title=title, is_question=True)
+    verdict = screen_new(author, body, title=title, is_question=True)
     attachments = _photos(state, post, author, files)
-    thread = Thread(
-        title=title,
-        slug=slugify(title),
-        author=author,
-        created_at=post.created,
-        last_activity_at=post.created,
-        tags=_tags(state, tag_pairs),
-        import_key=post.key,
+    thread, question = new_thread(
+        author, title, body, _tags(state, tag_pairs), verdict=verdict, created_at=post.created,
+        attachments=attachments, import_key=post.key,
     )
-    question = _new_post(thread, "question", author, body, post, verdict, attachments)
-    db.session.add_all([thread, question])
+    _remember(question, post, verdict)
     built.append((question, post, title, ", ".join(s for s, _n in tag_pairs)))
     return thread, question
 
@@ -356,44 +345,25 @@ def _add_reply(state, unit, comment):
         validate_comment(body)
         post_type = "comment"
     author = _author(state, comment.author)
-    verdict = screening.screen(author, body)
+    verdict = screen_new(author, body)
     attachments = _photos(state, comment, author, unit.files) if as_answer else []
-    made = _new_post(unit.thread, post_type, author, body, comment, verdict, attachments, parent)
-    db.session.add(made)
+    made = new_post(
+        unit.thread, post_type, author, body, verdict=verdict, created_at=comment.created,
+        parent=parent, attachments=attachments,
+    )
+    _remember(made, comment, verdict)
     unit.built.append((made, comment, None, None))
     return made
 
 
-def _new_post(thread, post_type, author, body, item, verdict, attachments, parent=None):
-    html = render_plain(body) if post_type == "comment" else render_markdown(body)
-    post = Post(
-        thread=thread,
-        post_type=post_type,
-        parent=parent,
-        author=author,
-        body_md=body,
-        body_html=html,
-        status=screening.status_for(verdict),
-        created_at=item.created,
-        attachments=attachments,
-    )
+def _remember(post, item, verdict):
+    """What the report and the write step need of a post built from an archive entry."""
     post._fb_source, post._fb_verdict = item.source, verdict
-    return post
 
 
 def _finish(post, item, title=None, tags=None):
-    add_first_revision(post, title, tags)
+    store(post, post._fb_verdict, title=title, tags=tags)
     db.session.add(ImportedPost(key=item.key, post_id=post.id))
-    screening.record(post, post._fb_verdict)
-
-
-def _refresh_new(thread, posts):
-    """A new thread's cached fields from its posts in hand (what refresh_thread would read)."""
-    question = posts[0]
-    published = [p for p in posts if p.status == "published"]
-    thread.is_public = question.status == "published"
-    thread.answer_count = sum(1 for p in published if p.post_type == "answer")
-    thread.last_activity_at = max([thread.created_at] + [p.created_at for p in published])
 
 
 def _tags(state, pairs):

@@ -82,12 +82,16 @@ class User(UserMixin, db.Model):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_instant: Mapped[bool] = mapped_column(db.Boolean, default=True, server_default=db.true())
     email_digest: Mapped[bool] = mapped_column(db.Boolean, default=False, server_default=db.false())
+    # The member deleted the account: personal data is erased, posts kept under "đã rời nhóm".
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self):
         return f"{self.id}.{self.session_version}"
 
     @property
     def name(self):
+        if self.deleted_at is not None:
+            return gettext("thành viên đã rời nhóm")
         name = self.display_name or self.username
         if self.is_placeholder:
             return gettext("%(name)s (từ nhóm Facebook)", name=name)
@@ -203,8 +207,16 @@ class Thread(db.Model):
     # When the suggest_answers job last ran for the thread, whatever it found (even nothing):
     # pages only read what it stored and never search themselves.
     suggestions_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Closed as a duplicate: the thread points to its original (services.duplicates).
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL"), index=True
+    )
+    closed_as_duplicate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    duplicate_of: Mapped["Thread | None"] = relationship(
+        remote_side=[id], foreign_keys=[duplicate_of_id]
+    )
     tags: Mapped[list[Tag]] = relationship(secondary=thread_tags, order_by=Tag.slug)
     question: Mapped["Post"] = relationship(
         primaryjoin=lambda: and_(
@@ -518,3 +530,47 @@ class PostEmbedding(db.Model):
     passages: Mapped[int] = mapped_column(Integer)
     # float16 rows, passages x dimensions: half the bytes of float32, cosines equal to ~1e-3.
     vectors: Mapped[bytes] = mapped_column(db.LargeBinary)
+
+
+class DuplicateVote(db.Model):
+    """A member's vote to close a question as a duplicate of another (services.duplicates)."""
+
+    __tablename__ = "duplicate_votes"
+    __table_args__ = (
+        UniqueConstraint("thread_id", "user_id", name="uq_duplicate_votes_thread_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), index=True
+    )
+    original_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SavedPost(db.Model):
+    """A question or answer a member saved to read again (the "Đã lưu" page)."""
+
+    __tablename__ = "saved_posts"
+    __table_args__ = (UniqueConstraint("user_id", "post_id", name="uq_saved_posts_user_post"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    post: Mapped[Post] = relationship()
+
+
+class DataExport(db.Model):
+    """A zip of everything a member wrote, made by a job; `token` names its file."""
+
+    __tablename__ = "data_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | ready | failed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

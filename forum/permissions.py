@@ -110,6 +110,30 @@ def can_make_tokens(user):
     return is_active_member(user)
 
 
+def can_close_as_duplicate(user):
+    """Moderators close a question as a duplicate at once."""
+    return is_moderator(user) and not user.is_suspended
+
+
+def can_vote_duplicate(user, thread, min_reputation):
+    """Members with enough reputation vote to close someone else's question as a duplicate."""
+    return (
+        can_post(user)
+        and user.reputation >= min_reputation
+        and thread.author_id != user.id
+        and thread.duplicate_of_id is None
+    )
+
+
+def can_save(user, post):
+    """Any visible question or answer can be saved for later, except by a suspended member."""
+    return can_post(user) and post.post_type in ("question", "answer") and can_view(user, post)
+
+
+def can_merge(user):
+    return can_close_as_duplicate(user)
+
+
 PREDICATES = {
     "can_view": can_view,
     "can_edit": can_edit,
@@ -126,4 +150,7 @@ PREDICATES = {
     "can_make_tokens": can_make_tokens,
     "is_moderator": is_moderator,
     "is_active_member": is_active_member,
+    "can_save": can_save,
+    "can_close_as_duplicate": can_close_as_duplicate,
+    "can_merge": can_merge,
 }

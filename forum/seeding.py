@@ -1,6 +1,7 @@
 """Loads the demo content shipped in seed/: users, tags, threads. Safe to run again."""
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from forum.config import ROOT
 from forum.extensions import db
 from forum.importer import import_lines
-from forum.models import Tag, User
+from forum.models import Tag, User, utcnow
 from forum.services.accounts import hash_password
 
 SEED_DIR = ROOT / "seed"
@@ -27,11 +28,16 @@ def seed(seed_dir=SEED_DIR):
 
 
 def _seed_users(rows):
-    existing = set(db.session.scalars(select(User.username)))
+    existing = {user.username: user for user in db.session.scalars(select(User))}
     password_hash = hash_password(DEMO_PASSWORD)
     added = 0
     for row in rows:
-        if row["username"] in existing:
+        # Long-time members joined months ago, before their first post (not "13 minutes ago").
+        joined = datetime.fromisoformat(row["joined"]) if row.get("joined") else utcnow()
+        user = existing.get(row["username"])
+        if user is not None:
+            if user.created_at > joined:
+                user.created_at = joined  # an earlier seed stamped the time it ran
             continue
         db.session.add(
             User(
@@ -40,6 +46,7 @@ def _seed_users(rows):
                 role=row.get("role", "member"),
                 bio=row.get("bio"),
                 password_hash=password_hash,
+                created_at=joined,
             )
         )
         added += 1

@@ -23,7 +23,7 @@ from forum.models import (
     Suggestion,
     utcnow,
 )
-from forum.services import mail, posts, review
+from forum.services import duplicates, mail, posts, review
 from forum.services.posts import refresh_thread
 from tests.conftest import PASSWORD
 
@@ -156,6 +156,37 @@ MATRIX = {
         LOGGED_IN, lambda w: f"/notifications/{w['note'].id}"
     ),
     ("/notifications/read", "POST"): entry(LOGGED_IN, lambda w: "/notifications/read"),
+    ("/q/<int:thread_id>/duplicate", "POST"): entry(
+        STAFF, lambda w: f"/q/{w['thread'].id}/duplicate", lambda w: {"of": str(w["original"].id)}
+    ),
+    ("/q/<int:thread_id>/reopen", "POST"): entry(STAFF, lambda w: f"/q/{w['closed'].id}/reopen"),
+    ("/q/<int:thread_id>/merge", "POST"): entry(STAFF, lambda w: f"/q/{w['closed'].id}/merge"),
+    ("/p/<int:post_id>/save", "POST"): entry(
+        ACTIVE, lambda w: f"/p/{w['answer'].id}/save", {"action": "save"}
+    ),
+    # A member's own data: exported and deleted even while suspended.
+    ("/account/data/export", "POST"): entry(LOGGED_IN, lambda w: "/account/data/export"),
+    ("/account/delete", "POST"): entry(
+        LOGGED_IN, lambda w: "/account/delete", {"password": PASSWORD}
+    ),
+    ("/api/v1/me", "DELETE"): entry(
+        LOGGED_IN, lambda w: "/api/v1/me", {"password": PASSWORD}, api=True
+    ),
+    ("/api/v1/questions/<int:thread_id>/duplicate", "POST"): entry(
+        STAFF,
+        lambda w: f"/api/v1/questions/{w['thread'].id}/duplicate",
+        lambda w: {"of": w["original"].id},
+        api=True,
+    ),
+    ("/api/v1/questions/<int:thread_id>/merge", "POST"): entry(
+        STAFF, lambda w: f"/api/v1/questions/{w['closed'].id}/merge", api=True
+    ),
+    ("/api/v1/posts/<int:post_id>/saved", "PUT"): entry(
+        ACTIVE, lambda w: f"/api/v1/posts/{w['answer'].id}/saved", api=True
+    ),
+    ("/api/v1/posts/<int:post_id>/saved", "DELETE"): entry(
+        ACTIVE, lambda w: f"/api/v1/posts/{w['answer'].id}/saved", api=True
+    ),
     ("/api/v1/questions", "POST"): entry(
         ACTIVE,
         lambda w: "/api/v1/questions",
@@ -219,6 +250,9 @@ def build_world(make_user, make_thread):
     moderator = make_user("dieu_hanh", role="moderator")
     admin = make_user("quan_tri", role="admin")
     thread = make_thread(asker, tags="gemini, chatgpt")
+    original = make_thread(member, title="Cách viết prompt để Gemini tóm tắt tài liệu?")
+    closed = make_thread(member, title="Làm sao để Gemini tóm tắt tài liệu dài cho đúng?")
+    duplicates.close(moderator, closed, original.id)
     answer = posts.post_answer(author, thread, "Câu trả lời của tác giả, đủ dài.")
     posts.edit_post(author, answer, "Câu trả lời của tác giả, đã sửa một lần.")
     rejected = posts.post_answer(author, thread, "Một câu trả lời khác bị từ chối.")
@@ -252,6 +286,8 @@ def build_world(make_user, make_thread):
     return {
         **users,
         "thread": thread,
+        "original": original,
+        "closed": closed,
         "answer": answer,
         "rejected": rejected,
         "suggestion": suggestion,
@@ -284,12 +320,13 @@ def suspend(user):
     db.session.commit()
 
 
-def call(client, auth, world, spec, who):
+def call(client, auth, world, route, who):
+    spec, method = MATRIX[route], route[1]
     url = spec["path"](world)
     data = spec["data"](world) if callable(spec["data"]) else spec["data"]
     if spec["api"]:
         headers = {"Authorization": f"Bearer {world['tokens'][who]}"} if who != ANON else {}
-        return client.post(url, json=data, headers=headers)
+        return client.open(url, method=method, json=data, headers=headers)
     if who != ANON:
         auth.login(world[who])
     return client.post(url, data=data)
@@ -301,7 +338,7 @@ def test_authorization_matrix(client, auth, world, route, who):
     spec = MATRIX[route]
     if who == SUSPENDED:
         suspend(world[SUSPENDED])
-    response = call(client, auth, world, spec, who)
+    response = call(client, auth, world, route, who)
     status, text = response.status_code, response.get_data(as_text=True)
     to_login = status == 302 and "/login" in response.headers.get("Location", "")
     if who in spec["allowed"]:

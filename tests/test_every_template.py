@@ -172,6 +172,13 @@ def pages(client, auth, forum):
     yield "account", client.get("/account")
     yield "password", client.get("/account/password")
     yield "token", client.post("/account/token", data={"name": "bot"})
+    client.post(f"/p/{past.question.id}/save", data={"action": "save"})
+    yield "saved", client.get("/saved")
+    yield "own-data-export", client.post("/account/data/export")
+    yield "own-data", client.get("/account/data")
+    yield "answer-privacy", client.post(
+        f"/q/{past.id}/answer", data={"body": "Call me on 0912 345 678 and I will show you."}
+    )
     auth.logout()
     auth.login(forum["helper"])  # suspended, with a rejected post
     yield "rejected-post", client.get(f"/q/{new.id}/{new.slug}")
@@ -189,6 +196,9 @@ def pages(client, auth, forum):
     yield "reset-link", client.post(f"/review/users/{forum['asker'].id}/reset-link")
     yield "mod-history", client.get(f"/p/{past.question.id}/history")
     yield "mod-notifications", client.get("/notifications")
+    yield "duplicate-form", client.get(f"/q/{new.id}/duplicate")
+    client.post(f"/q/{new.id}/duplicate", data={"of": str(past.id)})
+    yield "duplicate-thread", client.get(f"/q/{new.id}/{new.slug}")
     auth.logout()
     auth.login("kim_admin")
     yield "admin-suggestions", client.get("/admin/suggestions")

@@ -3,7 +3,7 @@
 import json
 
 from forum.extensions import db
-from forum.models import Post, Tag, Thread, User
+from forum.models import Post, ReviewCase, Tag, Thread, User
 from forum.seeding import SEED_DIR
 
 
@@ -141,3 +141,22 @@ def test_seed_files_are_valid_json_lines():
     for path in sorted(SEED_DIR.glob("threads_*.jsonl")):
         for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             assert isinstance(json.loads(text), dict), f"{path.name}:{number}"
+
+
+RUDE_ANSWER = "Hỏi ngu vcl, đồ óc chó, tự đi mà tìm hiểu đi chứ hỏi làm gì."
+
+
+def test_a_trusted_import_publishes_as_written(app, tmp_path):
+    rude = line(answers=[{"body": RUDE_ANSWER, "author": "thaonguyen_ai"}])
+    run_import(app, write(tmp_path, [rude]), "--create-authors")
+    assert {p.status for p in Post.query} == {"published"}
+
+
+def test_a_screened_import_holds_what_a_new_post_would_hold(app, tmp_path):
+    rude = line(answers=[{"body": RUDE_ANSWER, "author": "thaonguyen_ai"}])
+    result = run_import(app, write(tmp_path, [rude]), "--create-authors", "--screen")
+    assert "imported 1" in result.output
+    answer = Post.query.filter_by(post_type="answer").one()
+    assert answer.status in ("pending", "rejected")
+    assert ReviewCase.query.filter_by(post_id=answer.id).count() == 1
+    assert Thread.query.one().answer_count == 0  # a held answer is not counted yet

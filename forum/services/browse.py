@@ -87,7 +87,10 @@ def user_posts(user, viewer, post_type, limit=30):
 
 
 def top_users(limit=20):
-    return db.session.scalars(select(User).order_by(User.reputation.desc()).limit(limit)).all()
+    """Members by reputation; accounts deleted by their owners are not listed."""
+    return db.session.scalars(
+        select(User).where(User.deleted_at.is_(None)).order_by(User.reputation.desc()).limit(limit)
+    ).all()
 
 
 def tag_by_slug(slug):

@@ -9,7 +9,7 @@ from forum.extensions import db
 from forum.markup import normalize_text, render_markdown, render_plain, slugify
 from forum.models import Post, Revision, Thread, utcnow
 from forum.permissions import can_accept, can_delete, can_edit, can_post, can_redact
-from forum.services import notifications, screening, uploads
+from forum.services import mentions, notifications, screening, uploads
 from forum.services import tags as tag_service
 from forum.services.assistant import personal_data
 from forum.services.audit import log
@@ -48,6 +48,79 @@ def check_personal_data(fields, confirmed):
         raise PersonalData(found)
 
 
+# Building posts -------------------------------------------------------------------------------
+# Every way a post comes in (asking, answering, commenting, the JSONL importer, the Facebook
+# import) builds its rows with these, so a post is rendered, checked, given its first revision
+# and recorded by moderation one way. The caller flushes, refreshes the thread and commits.
+
+
+def screen_new(author, body, *, title=None, is_question=False, screen=True):
+    """The checks' verdict on a new post. Only a trusted import passes screen=False (its
+    caller logs that it did): its posts are published as they come."""
+    if not screen:
+        return None
+    return screening.screen(author, body, title=title, is_question=is_question)
+
+
+def new_thread(author, title, body, tags, *, verdict, created_at, attachments=(), **fields):
+    """A thread and its question, added to the session; `fields` are other Thread columns
+    (an import's key and view count)."""
+    thread = Thread(
+        title=title,
+        slug=slugify(title),
+        author=author,
+        created_at=created_at,
+        last_activity_at=created_at,
+        tags=tags,
+        **fields,
+    )
+    db.session.add(thread)
+    question = new_post(
+        thread, "question", author, body, verdict=verdict, created_at=created_at,
+        attachments=attachments,
+    )
+    return thread, question
+
+
+def new_post(thread, post_type, author, body, *, verdict, created_at, parent=None, attachments=()):
+    """A post as its author wrote it, rendered once, its status from the checks' verdict."""
+    post = Post(
+        thread=thread,
+        post_type=post_type,
+        parent=parent,
+        author=author,
+        body_md=body,
+        body_html=render_body(post_type, body),
+        status=screening.status_for(verdict),
+        created_at=created_at,
+        attachments=list(attachments),
+    )
+    db.session.add(post)
+    return post
+
+
+def store(post, verdict, *, title=None, tags=None):
+    """Once a flush gave `post` its id: its first revision (as written) and the checks' record."""
+    db.session.add(
+        Revision(
+            post_id=post.id,
+            number=1,
+            author_id=post.author_id,
+            created_at=post.created_at,
+            title=title,
+            tags=tags,
+            body_md=post.body_md,
+        )
+    )
+    screening.record(post, verdict)
+
+
+def render_body(post_type, body):
+    """Comments are plain text with links; questions and answers are Markdown."""
+    return render_plain(body) if post_type == "comment" else render_markdown(body)
+
+
+
 def check_question(author, title, body, tags):
     """Raise with every problem of a question about to be asked (nothing is stored)."""
     _require_poster(author)
@@ -61,41 +134,26 @@ def ask_question(author, title, body, tags, images=(), upload_tokens=(), persona
     tag_pairs = split_tags(tags)
     validate_question(title, body, tag_pairs)
     check_personal_data({"title": title, "body": body}, personal_data_ok)
-    verdict = screening.screen(author, body, title=title, is_question=True)
+    verdict = screen_new(author, body, title=title, is_question=True)
     new_images = uploads.store_images(images, author)
     attachments = uploads.claim(upload_tokens, author) + new_images
     try:
-        now = utcnow()
-        thread = Thread(
-            title=title,
-            slug=slugify(title),
-            author_id=author.id,
-            created_at=now,
-            last_activity_at=now,
-            tags=tag_service.tags_for(tag_pairs),
+        thread, question = new_thread(
+            author, title, body, tag_service.tags_for(tag_pairs), verdict=verdict,
+            created_at=utcnow(), attachments=attachments,
         )
-        question = Post(
-            thread=thread,
-            post_type="question",
-            author_id=author.id,
-            body_md=body,
-            body_html=render_markdown(body),
-            status=screening.status_for(verdict),
-            created_at=now,
-            attachments=attachments,
-        )
-        db.session.add_all([thread, question])
         db.session.flush()
-        _add_revision(question, author, title=title, tags=_tag_text(thread))
-        screening.record(question, verdict)
+        store(question, verdict, title=title, tags=_tag_text(thread))
         refresh_thread(thread)
         tag_service.refresh_counts(thread.tags)
+        mentioned = mentions.notify_mentions(question)
         db.session.commit()
     except Exception:
         db.session.rollback()
         uploads.discard(new_images)
         raise
     _after_commit(thread)
+    mentions.after_commit(mentioned, question)
     # Help the asker at once: suggested past answers, members who may know, a drafted answer.
     jobs.enqueue("suggest_answers", thread.id)
     if question.is_published:
@@ -108,50 +166,52 @@ def ask_question(author, title, body, tags, images=(), upload_tokens=(), persona
 def check_answer(author, thread, body):
     """Raise with every problem of an answer about to be posted (nothing is stored)."""
     _require_poster(author)
+    _require_open(thread)
+    validate_answer(normalize_text(body))
+
+
+def _require_open(thread):
     if not thread.question.is_published:
         raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
-    validate_answer(normalize_text(body))
+    if thread.duplicate_of_id is not None:
+        # As on Stack Exchange: a duplicate takes no new answers; the original gathers them.
+        raise PermissionDenied(
+            _("Câu hỏi này trùng với một câu hỏi khác: hãy trả lời ở câu hỏi gốc.")
+        )
 
 
 def post_answer(author, thread, body, images=(), upload_tokens=(), personal_data_ok=False):
     """Answer; `upload_tokens` names images the author uploaded earlier, at the check step."""
     _require_poster(author)
-    if not thread.question.is_published:
-        raise PermissionDenied(_("Câu hỏi này chưa mở để trả lời."))
+    _require_open(thread)
     body = normalize_text(body)
     validate_answer(body)
     check_personal_data({"body": body}, personal_data_ok)
-    verdict = screening.screen(author, body)
+    verdict = screen_new(author, body)
     new_images = uploads.store_images(images, author)
     attachments = uploads.claim(upload_tokens, author) + new_images
     try:
         now = utcnow()
-        answer = Post(
-            thread_id=thread.id,
-            post_type="answer",
-            author_id=author.id,
-            body_md=body,
-            body_html=render_markdown(body),
-            status=screening.status_for(verdict),
-            created_at=now,
+        answer = new_post(
+            thread, "answer", author, body, verdict=verdict, created_at=now,
             attachments=attachments,
         )
-        db.session.add(answer)
         db.session.flush()
-        _add_revision(answer, author)
-        screening.record(answer, verdict)
+        store(answer, verdict)
         if answer.is_published:
             thread.last_activity_at = now
             notifications.notify(
                 thread.author_id, "answer", actor=author, thread=thread, post=answer
             )
         refresh_thread(thread)
+        mentioned = mentions.notify_mentions(answer)
         db.session.commit()
     except Exception:
         db.session.rollback()
         uploads.discard(new_images)
         raise
     _after_commit(thread)
+    mentions.after_commit(mentioned, answer)
     if answer.is_published:
         jobs.enqueue("email_answer_notices", answer.id)  # the asker and followers, by email
     return answer
@@ -164,28 +224,21 @@ def post_comment(author, parent, body, personal_data_ok=False):
     body = normalize_text(body)
     validate_comment(body)
     check_personal_data({"body": body}, personal_data_ok)
-    verdict = screening.screen(author, body)
+    verdict = screen_new(author, body)
     now = utcnow()
-    comment = Post(
-        thread_id=parent.thread_id,
-        post_type="comment",
-        parent_id=parent.id,
-        author_id=author.id,
-        body_md=body,
-        body_html=render_plain(body),
-        status=screening.status_for(verdict),
-        created_at=now,
+    comment = new_post(
+        parent.thread, "comment", author, body, verdict=verdict, created_at=now, parent=parent
     )
-    db.session.add(comment)
     db.session.flush()
-    _add_revision(comment, author)
-    screening.record(comment, verdict)
+    store(comment, verdict)
     if comment.is_published:
         parent.thread.last_activity_at = now
         notifications.notify(
             parent.author_id, "comment", actor=author, thread=parent.thread, post=comment
         )
+    mentioned = mentions.notify_mentions(comment)
     db.session.commit()
+    mentions.after_commit(mentioned, comment)
     return comment
 
 
@@ -238,9 +291,7 @@ def edit_post(editor, post, body, title=None, tags=None, images=(), personal_dat
             thread.tags = tag_service.tags_for(tag_pairs)
             changed_tags += thread.tags
         post.body_md = body
-        post.body_html = (
-            render_plain(body) if post.post_type == "comment" else render_markdown(body)
-        )
+        post.body_html = render_body(post.post_type, body)
         post.updated_at = utcnow()
         post.attachments.extend(attachments)
         before_status = post.status
@@ -258,12 +309,14 @@ def edit_post(editor, post, body, title=None, tags=None, images=(), personal_dat
         if changed_tags or post.status != before_status:
             tag_service.refresh_counts(set(changed_tags) | set(thread.tags))
             refresh_thread(thread)
+        mentioned = mentions.notify_mentions(post)  # names the edit added
         db.session.commit()
     except Exception:
         db.session.rollback()
         uploads.discard(attachments)
         raise
     _after_commit(thread)
+    mentions.after_commit(mentioned, post)
     return post
 
 

@@ -15,7 +15,7 @@ from forum.extensions import db
 from forum.markup import normalize_text
 from forum.models import Flag, ModerationEvent, Post, ReviewCase, User, utcnow
 from forum.permissions import is_moderator
-from forum.services import notifications
+from forum.services import mentions, notifications
 from forum.services import tags as tag_service
 from forum.services.audit import log
 from forum.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -116,7 +116,10 @@ def approve(moderator, case):
     )
     if before != "published":
         _tell_author(post, "approved")
+    # Mentions in a held post notify only now that it is public.
+    mentioned = mentions.notify_mentions(post)
     db.session.commit()
+    mentions.after_commit(mentioned, post)
     indexing.search_changed(post.thread_id)
     if post.post_type == "answer" and before != "published":
         jobs.enqueue("email_answer_notices", post.id)

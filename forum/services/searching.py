@@ -2,7 +2,7 @@
 
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from cachetools import TTLCache
@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from forum.indexing import search_engine
 from forum.services.errors import ValidationError
+from forum.services.originals import prefer_originals
 from search import MODES, SORTS
 
 MAX_QUERY = 300
@@ -69,7 +70,7 @@ def parse(args, *, default_limit=10):
 def run(request):
     """SearchResults for a request (empty for an empty query)."""
     answered = ANSWERED[request.answered]
-    return search_engine().search(
+    results = search_engine().search(
         request.q,
         mode=request.mode,
         tag=request.tag,
@@ -85,6 +86,8 @@ def run(request):
         offset=request.offset,
         collapse=request.collapse,
     )
+    # A duplicate's hit leads to its original (its wording matched: that is why it is kept).
+    return replace(results, hits=prefer_originals(results.hits))
 
 
 def close_match(request, results):
@@ -125,7 +128,8 @@ def similar_questions(text, limit=5, exclude=(), min_length=8):
         return []
     seconds = current_app.config["SIMILAR_CACHE_SECONDS"]
     if not seconds or limit + len(exclude) > SIMILAR_CACHED:
-        return search_engine().similar_questions(text, limit=limit, exclude_question_ids=exclude)
+        hits = search_engine().similar_questions(text, limit=limit, exclude_question_ids=exclude)
+        return [hit for hit in prefer_originals(hits) if hit.question_id not in set(exclude)]
     cache = current_app.extensions.setdefault("similar_cache", TTLCache(1024, seconds))
     with _similar_lock:
         hits = cache.get(text)
@@ -134,7 +138,8 @@ def similar_questions(text, limit=5, exclude=(), min_length=8):
         with _similar_lock:
             cache[text] = hits
     excluded = set(exclude)
-    return [hit for hit in hits if hit.question_id not in excluded][:limit]
+    # Closed duplicates stand for their originals (mapped after the cache: closing is at once).
+    return [hit for hit in prefer_originals(hits) if hit.question_id not in excluded][:limit]
 
 
 def _int(args, name, default, low, high, errors):

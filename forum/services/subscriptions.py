@@ -1,7 +1,7 @@
 """Following tags and threads, and the email choices that go with them: who hears of a new
 answer, and which new threads make a member's weekly digest."""
 
-from sqlalchemy import delete, desc, select
+from sqlalchemy import desc, select
 
 from forum.extensions import db
 from forum.markup import plain_text
@@ -66,11 +66,6 @@ def followed_threads(user, limit=100):
 def set_choices(user, instant, digest):
     user.email_instant = bool(instant)
     user.email_digest = bool(digest)
-    db.session.commit()
-
-
-def stop_all(user):
-    db.session.execute(delete(Subscription).where(Subscription.user_id == user.id))
     db.session.commit()
 
 

@@ -71,14 +71,6 @@ def complete(prefix, limit=8):
     ).all()
 
 
-def get_tag(slug):
-    return db.session.scalar(select(Tag).where(Tag.slug == slug))
-
-
-def thread_ids_with_tag(tag):
-    return select(thread_tags.c.thread_id).where(thread_tags.c.tag_id == tag.id)
-
-
 def names_for(slug_lists):
     """{slug: display name} for the tags in these lists (search hits carry slugs only)."""
     slugs = {slug for slugs in slug_lists for slug in slugs}

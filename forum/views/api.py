@@ -97,6 +97,7 @@ def question_summary(thread):
         "answer_count": thread.answer_count,
         "view_count": thread.view_count,
         "has_accepted_answer": thread.accepted_answer_id is not None,
+        "duplicate_of": thread.duplicate_of_id,
         "created_at": thread.created_at.isoformat(),
         "last_activity_at": thread.last_activity_at.isoformat(),
     }

@@ -33,6 +33,9 @@ ALLOWED_WHILE_SUSPENDED = frozenset(
         "notifications.open_note",
         "notifications.read_all",
         "review.appeal",
+        "members.request_export",
+        "members.delete_account",
+        "api.delete_me",
         "api.assist_draft",
         "api.personal_data_check",
     }

@@ -203,9 +203,17 @@ def answer(thread_id):
             personal_data_ok=bool(request.form.get("personal_data_ok")),
         )
     except PersonalData as error:
-        return render_thread(
-            thread, {"body": body, "privacy": error.found}, error.field_errors, status=422
-        )
+        # As when asking: a check step, the warning first and the answer kept below it
+        # (it used to reload the thread, the warning 7,000 px down).
+        tokens += uploads.keep_for_later(request.files.getlist("images"), current_user)
+        return render_template(
+            "questions/answer_check.html",
+            thread=thread,
+            body=body,
+            nudges=screening.draft_nudges(body, lang=g.lang),
+            tokens=tokens,
+            privacy=error.found,
+        ), 422
     except (ValidationError, PermissionDenied) as error:
         # Nothing typed is lost: the answer comes back in its box with what was wrong.
         errors = {**error.field_errors, "": error.messages}

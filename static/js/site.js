@@ -58,6 +58,50 @@
     input.addEventListener("input", lookup);
   });
 
+  // @mentions: while "@lan" is being typed in a post or comment box, offer matching members;
+  // a tap puts the whole name in. Without JavaScript, members type names themselves.
+  document.querySelectorAll("textarea[name=body]").forEach(function (area) {
+    var list = document.createElement("div");
+    list.className = "mention-list";
+    list.hidden = true;
+    area.insertAdjacentElement("afterend", list);
+    function typedName() {
+      var before = area.value.slice(0, area.selectionStart);
+      var match = /(^|[^\w.@])@([a-z0-9_.]{1,30})$/i.exec(before);
+      return match ? match[2] : null;
+    }
+    var lookup = debounce(function () {
+      var name = typedName();
+      if (!name) { list.hidden = true; return; }
+      fetch("/users/complete?q=" + encodeURIComponent(name))
+        .then(function (r) { return r.ok ? r.json() : { users: [] }; })
+        .then(function (data) {
+          list.innerHTML = "";
+          data.users.forEach(function (user) {
+            var button = document.createElement("button");
+            button.type = "button";
+            button.className = "button";
+            button.textContent = "@" + user.username + " · " + user.name;
+            button.addEventListener("click", function () {
+              var caret = area.selectionStart;
+              var start = caret - (typedName() || "").length;
+              area.value = area.value.slice(0, start) + user.username + " " + area.value.slice(caret);
+              area.focus();
+              area.selectionStart = area.selectionEnd = start + user.username.length + 1;
+              list.hidden = true;
+            });
+            list.appendChild(button);
+          });
+          list.hidden = data.users.length === 0;
+        })
+        .catch(function () {});
+    }, 250);
+    area.addEventListener("input", lookup);
+    area.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") list.hidden = true;
+    });
+  });
+
   // Ask before deleting.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

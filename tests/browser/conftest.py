@@ -81,7 +81,7 @@ def chromium():
 class LiveServer:
     """The forum served for real on 127.0.0.1:<free port>, with a small Vietnamese forum."""
 
-    def __init__(self, tmp, classifier_path):
+    def __init__(self, tmp, classifier_path, populate=None):
         self.app = create_app(
             {
                 "INSTANCE_PATH": str(tmp / "instance"),
@@ -100,7 +100,7 @@ class LiveServer:
         )
         with self.app.app_context():
             db.create_all()
-            self.users = make_forum()
+            self.users = (populate or make_forum)()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
