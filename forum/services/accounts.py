@@ -180,8 +180,8 @@ def live_api_tokens(user):
 
 
 def create_api_token(user, name=""):
-    """A new token; returned once in clear, stored only as its hash."""
-    refuse_if_suspended(user)
+    """A new token; returned once in clear, stored only as its hash. (The account page offers
+    none to a suspended member; an admin's command may still make one, which only reads.)"""
     if len(live_api_tokens(user)) >= MAX_LIVE_TOKENS:
         raise ValidationError(
             _("Bạn đã có %(n)d mã đang dùng: hãy thu hồi một mã cũ trước khi tạo mã mới.",
