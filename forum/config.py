@@ -58,13 +58,32 @@ class Config:
     # @mentions: only the first few names of a post notify anyone (no mention spam).
     MENTIONS_PER_POST = 5
 
-    # Rate limits (Flask-Limiter); memory store unless REDIS_URL/RATELIMIT_STORAGE_URI is set
+    # Rate limits (Flask-Limiter); memory store unless REDIS_URL/RATELIMIT_STORAGE_URI is set.
+    # A logged-in member counts on their own (forum.extensions.member_or_address), a visitor
+    # per address: members behind one carrier address or one class Wi-Fi never block each other.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
+    # Logins: tries at one account from one address, and (generously: a class logging in at
+    # once on one Wi-Fi) every try from one address.
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
-    POST_RATE_LIMIT = "6 per minute;60 per hour"
+    LOGIN_ADDRESS_RATE_LIMIT = "60 per minute;300 per hour"
+    POST_RATE_LIMIT = "6 per minute;60 per hour"  # ask, answer, comment: each, per member
     REGISTER_RATE_LIMIT = "5 per hour"
+    VOTE_RATE_LIMIT = "30 per minute;300 per hour"
+    # The answer form's preview and privacy check run on every pause while a member types.
+    PREVIEW_RATE_LIMIT = "60 per minute;600 per hour"
+    PERSONAL_DATA_RATE_LIMIT = "30 per minute;300 per hour"  # visitors (the API is open)
+    PERSONAL_DATA_MEMBER_RATE_LIMIT = "60 per minute;600 per hour"
+    TAGS_RATE_LIMIT = "60 per minute;600 per hour"  # tag autocomplete, as a tag is typed
+    TAGS_MEMBER_RATE_LIMIT = "120 per minute"
+    USERNAME_RATE_LIMIT = "30 per minute;300 per hour"  # the sign-up form's username suggestion
+    MODERATION_CHECK_RATE_LIMIT = "30 per minute;300 per hour"
+    MODERATION_CHECK_MAX_CHARS = 20_000
+    # The account page: saving the profile (which may ask to confirm a new email address)
+    # and making API tokens.
+    ACCOUNT_RATE_LIMIT = "10 per minute;30 per hour"
+    TOKEN_RATE_LIMIT = "10 per hour"
     # Endpoints that run a search or the sentence encoder: visitors per IP address, members per
     # account and more generously (an empty member limit: none). The ask page's script calls
     # assist and similar while a member types (every pause of half a second or so).
@@ -74,8 +93,10 @@ class Config:
     SIMILAR_MEMBER_RATE_LIMIT = "120 per minute"
     ASSIST_RATE_LIMIT = "20 per minute;200 per hour"  # /api/v1/questions/assist
     ASSIST_MEMBER_RATE_LIMIT = "120 per minute"
-    # A rate-limit store that fails (Redis down) lets requests through rather than failing them.
-    RATELIMIT_SWALLOW_ERRORS = True
+    # A rate-limit store that fails (Redis down) is replaced by one in this process, with the
+    # same limits, until it answers again: limits get looser (per process), never switched off.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = False
     # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For is trusted for the
     # visitor's address; 0 (no proxy) uses the connection's. Behind nginx without it, every
     # visitor would share nginx's address and one per-IP rate limit.

@@ -139,3 +139,20 @@ def test_search_shows_a_thread_once_unless_asked_otherwise(
     assert [r["question_id"] for r in collapsed["results"]] == [thread.id]
     every = client.get("/api/v1/search?q=Gemini dịch tài liệu&mode=keyword&collapse=0").get_json()
     assert len(every["results"]) == 4
+
+
+def test_the_moderation_check_takes_at_most_twenty_thousand_characters(client, moderator):
+    headers = bearer(accounts.create_api_token(moderator))
+    response = client.post(
+        "/api/v1/moderation/check", json={"text": "chè " * 5001}, headers=headers
+    )
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "too_large" and "tối đa 20000 ký tự" in error["message"]
+    # A body far past it is refused before it is read.
+    response = client.post(
+        "/api/v1/moderation/check", json={"text": "chè " * 200_000}, headers=headers
+    )
+    assert response.status_code == 413 and response.get_json()["error"]["code"] == "too_large"
+    ok = client.post("/api/v1/moderation/check", json={"text": "chè " * 4999}, headers=headers)
+    assert ok.status_code == 200

@@ -66,12 +66,19 @@ def verified(user, email):
     return user
 
 
+def two_minutes_later():
+    """As if the wait between one verification link and the next had passed."""
+    db.session.execute(db.update(OutboxMessage).values(created_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+
+
 def test_an_address_is_verified_by_a_link_sent_to_it(inbox, client, auth, member):
     auth.login(member)
     client.post("/account", data={"display_name": "Hoa", "email": "hoa@xutra.test", "bio": ""})
     (message,) = inbox.to("hoa@xutra.test")
     assert message["Subject"] == "Xác minh địa chỉ email của bạn"
     assert not db.session.get(User, member.id).email_verified
+    assert db.session.get(User, member.id).email is None  # not before the link is clicked
     path = LINK.search(text_of(message)).group(1)
     assert path.startswith("/email/verify/")
     auth.logout()  # the link works on a phone where the member is not logged in
@@ -80,10 +87,16 @@ def test_an_address_is_verified_by_a_link_sent_to_it(inbox, client, auth, member
     assert db.session.get(User, member.id).email_verified
     # A forged or stale link gets a clear page, not a 500.
     assert client.get(path[:-3] + "abc").status_code == 404
-    # Changing the address asks for a new verification.
+    # A new address is the account's only once its own link is clicked.
     auth.login(member)
+    two_minutes_later()
     client.post("/account", data={"display_name": "Hoa", "email": "hoa2@xutra.test", "bio": ""})
-    assert not db.session.get(User, member.id).email_verified
+    assert db.session.get(User, member.id).email == "hoa@xutra.test"
+    (message,) = inbox.to("hoa2@xutra.test")
+    new_path = LINK.search(text_of(message)).group(1)
+    assert client.get(new_path).status_code == 200
+    user = db.session.get(User, member.id)
+    assert user.email == "hoa2@xutra.test" and user.email_verified
     assert client.get(path).status_code == 404  # the old link was for the old address
 
 
@@ -227,3 +240,47 @@ def test_a_held_answer_is_announced_only_once_a_moderator_approves_it(
     review.approve(moderator, ReviewCase.query.filter_by(post_id=held.id).one())
     (message,) = inbox.to("hoa@xutra.test")
     assert thread.title in message["Subject"]
+
+
+def test_the_account_page_does_not_tell_whose_address_it_is(
+    inbox, client, auth, member, other_member
+):
+    """Typing an address that has an account here gets the same answer as any other address;
+    the address's owner is told someone tried, and nothing of theirs changes (as Discourse's
+    hide_email_address_taken and django-allauth's prevent-enumeration do)."""
+    verified(other_member, "minh@xutra.test")
+    auth.login(member)
+    answers = []
+    for address in ("minh@xutra.test", "chua-ai-dung@xutra.test"):
+        two_minutes_later()
+        response = client.post(
+            "/account", data={"display_name": "Hoa", "email": address, "bio": ""},
+            follow_redirects=True,
+        )  # fmt: skip
+        answers.append((response.status_code, response.text.replace(address, "ADDRESS")))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 200 and "Đã gửi liên kết xác nhận tới ADDRESS" in answers[0][1]
+    assert "đã được dùng" not in answers[0][1]
+    (notice,) = inbox.to("minh@xutra.test")
+    assert notice["Subject"] == "Có người muốn dùng địa chỉ email của bạn"
+    assert "vẫn thuộc tài khoản minh_thanh_vien" in text_of(notice)
+    assert "/email/verify/" not in text_of(notice)  # nothing to click that would move it
+    assert db.session.get(User, other_member.id).email == "minh@xutra.test"
+    assert db.session.get(User, member.id).email is None
+
+
+def test_without_mail_an_address_cannot_be_changed_and_nothing_is_revealed(
+    client, auth, member, other_member
+):
+    verified(other_member, "minh@xutra.test")
+    auth.login(member)
+    pages = []
+    for address in ("minh@xutra.test", "chua-ai-dung@xutra.test"):
+        response = client.post(
+            "/account", data={"display_name": "Hoa", "email": address, "bio": ""},
+            follow_redirects=True,
+        )  # fmt: skip
+        pages.append((response.status_code, response.text.replace(address, "ADDRESS")))
+    assert pages[0] == pages[1]
+    assert "chưa xác nhận được địa chỉ mới" in pages[0][1]
+    assert db.session.get(User, member.id).display_name == "Hoa"  # the rest is saved

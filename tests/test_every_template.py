@@ -184,6 +184,9 @@ def pages(client, auth, forum):
     yield "rejected-post", client.get(f"/q/{new.id}/{new.slug}")
     yield "suspended-ask", client.get("/ask")
     yield "suspended-notifications", client.get("/notifications")
+    yield "suspended-refused", client.post(
+        f"/q/{new.id}/answer", data={"body": "Restart the phone, typed while suspended"}
+    )
     auth.logout()
     auth.login(forum["mod"])
     yield "queue", client.get("/review")

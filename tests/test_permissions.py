@@ -1,4 +1,5 @@
-"""Who may write what: anonymous / member / other member / moderator x every write route."""
+"""Who may write what on a thread: anonymous / author / other member / moderator x the thread's
+write routes (every route x seven personas, suspension included: tests/test_authorization.py)."""
 
 import pytest
 

@@ -6,13 +6,14 @@ import unicodedata
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from forum.extensions import db
 from forum.markup import normalize_text
 from forum.models import ROLES, ApiToken, User, utcnow
 from forum.services.errors import NotFound, ValidationError
+from forum.services.suspension import refuse_if_suspended
 from forum.services.validation import USERNAME_RE, validate_password
 from search.vietnamese import fold
 
@@ -131,6 +132,7 @@ def change_password(user, current_password, new_password):
         raise ValidationError(field_errors=errors)
     user.password_hash = hash_password(new_password)
     user.session_version += 1  # logs out every other session
+    revoke_api_tokens(user)  # and every script or app that had a token
     db.session.commit()
 
 
@@ -148,32 +150,67 @@ def set_locale(user, lang):
 
 
 def update_profile(user, display_name, bio, email, notify_routing=None):
+    """Save the profile. A new email address is not set here but returned: it becomes the
+    account's once a link sent to it is clicked (mail.confirm_new_address), so this form never
+    says whether an address belongs to another account. Removing the address is immediate."""
+    refuse_if_suspended(user)
     email = (email or "").strip().lower() or None
     if email and ("@" not in email or len(email) > 254):
         raise ValidationError(field_errors={"email": [_("Địa chỉ email không hợp lệ.")]})
-    taken = email and db.session.scalar(
-        select(func.count()).where(User.email == email, User.id != user.id)
-    )
-    if taken:
-        raise ValidationError(
-            field_errors={"email": [_("Email này đã được dùng cho tài khoản khác.")]}
-        )
     user.display_name = normalize_text(display_name)[:60] or None
     user.bio = normalize_text(bio)[:500] or None
-    if email != user.email:
-        user.email_verified_at = None  # a new address is verified again before mail goes to it
-    user.email = email
+    if email is None:
+        user.email, user.email_verified_at = None, None
     if notify_routing is not None:
         user.notify_routing = notify_routing
     db.session.commit()
+    return email if email and email != user.email else None
+
+
+MAX_LIVE_TOKENS = 10  # a member has a few scripts or apps, not a hundred
+
+
+def live_api_tokens(user):
+    """The member's tokens that still work, newest first (the account page lists them)."""
+    return db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
 
 
 def create_api_token(user, name=""):
-    """A new token; returned once in clear, stored only as its hash."""
+    """A new token; returned once in clear, stored only as its hash. (The account page offers
+    none to a suspended member; an admin's command may still make one, which only reads.)"""
+    if len(live_api_tokens(user)) >= MAX_LIVE_TOKENS:
+        raise ValidationError(
+            _("Bạn đã có %(n)d mã đang dùng: hãy thu hồi một mã cũ trước khi tạo mã mới.",
+              n=MAX_LIVE_TOKENS)
+        )  # fmt: skip
     token = "xt_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, name=name[:60], token_hash=ApiToken.hash(token)))
+    name = normalize_text(name)[:60]
+    db.session.add(ApiToken(user_id=user.id, name=name, token_hash=ApiToken.hash(token)))
     db.session.commit()
     return token
+
+
+def revoke_api_token(user, token_id):
+    """Stop one of the member's own tokens; NotFound for anyone else's."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id or row.revoked_at is not None:
+        raise NotFound(_("Không tìm thấy mã truy cập này."))
+    row.revoked_at = utcnow()
+    db.session.commit()
+    return row
+
+
+def revoke_api_tokens(user):
+    """Stop every token of the member (the caller commits): a new password ends them all."""
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def user_for_token(token):

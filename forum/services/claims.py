@@ -30,6 +30,7 @@ from forum.models import (
 from forum.services.audit import log
 from forum.services.errors import NotFound, PermissionDenied
 from forum.services.reputation import refresh_reputation
+from forum.services.suspension import refuse_if_suspended
 from forum.urls import site_url
 
 
@@ -116,6 +117,7 @@ def post_count(user):
 def claim(member, token):
     """Move the placeholder's posts, votes and the rest to `member`; the link is used up."""
     author = author_for_token(token)
+    refuse_if_suspended(member)
     if member.is_placeholder:
         raise PermissionDenied(_("Tài khoản này không nhận được bài."))
     old, new = author.user_id, member.id

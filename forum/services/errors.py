@@ -27,6 +27,18 @@ class PermissionDenied(ServiceError):
     code = "forbidden"
 
 
+class Suspended(PermissionDenied):
+    """A suspended member tried to change something: the messages say until when, and what
+    they can still do."""
+
+    code = "suspended"
+
+
+class TooLarge(ServiceError):
+    status = 413
+    code = "too_large"
+
+
 class NotFound(ServiceError):
     status = 404
     code = "not_found"

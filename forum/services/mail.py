@@ -84,41 +84,87 @@ def send_verification(user):
         raise ValidationError(
             field_errors={"email": [_("Hãy nhập địa chỉ email trong hồ sơ trước.")]}
         )
+    _send_verify_link(user, user.email, _verify_sends(user))
+    db.session.commit()
+    jobs.enqueue("send_outbox", "verify")
+
+
+def confirm_new_address(user, address):
+    """Send the link that moves the member's account to `address` when clicked. If the address
+    already belongs to another account, its owner gets a notice instead (nothing changes), and
+    the member who typed it is told the same as for any address: the page never says which."""
+    if not enabled():
+        raise ValidationError(
+            _("Chưa đổi được email: diễn đàn chưa gửi được thư, nên chưa xác nhận được địa chỉ "
+              "mới.")
+        )  # fmt: skip
+    sent = _verify_sends(user)
+    owner = db.session.scalar(select(User).where(User.email == address))
+    if owner is None:
+        _send_verify_link(user, address, sent)
+    else:
+        queue(
+            f"verify:{user.id}:{len(sent) + 1}",
+            "verify",
+            owner,
+            _("Có người muốn dùng địa chỉ email của bạn"),
+            "address_taken",
+        )
+    db.session.commit()
+    jobs.enqueue("send_outbox", "verify")
+
+
+def _verify_sends(user):
+    """When the member's earlier links went (sent to whichever address); a new one waits."""
     sent = db.session.scalars(
         select(OutboxMessage.created_at).where(
-            OutboxMessage.user_id == user.id, OutboxMessage.kind == "verify"
+            OutboxMessage.key.like(f"verify:{user.id}:%"), OutboxMessage.kind == "verify"
         )
     ).all()
     if any(when > utcnow() - VERIFY_RESEND_WAIT for when in sent):
         raise ValidationError(_("Vừa gửi liên kết xác minh rồi; hãy xem hộp thư (cả mục Spam)."))
-    token = _signer("verify-email", timed=True).dumps({"u": user.id, "e": user.email})
+    return sent
+
+
+def _send_verify_link(user, address, sent):
+    # "was": the account's address when the link was made; a link made before a later change
+    # of address no longer works.
+    token = _signer("verify-email", timed=True).dumps(
+        {"u": user.id, "e": address, "was": user.email or ""}
+    )
     queue(
         f"verify:{user.id}:{len(sent) + 1}",
         "verify",
         user,
         _("Xác minh địa chỉ email của bạn"),
         "verify",
+        to=address,
         verify_url=site_url("email.verify", token=token),
         hours=current_app.config["EMAIL_VERIFY_HOURS"],
     )
-    db.session.commit()
-    jobs.enqueue("send_outbox", "verify")
 
 
 def verify(token):
-    """Mark the address verified; the link works for EMAIL_VERIFY_HOURS and only for the
-    address it was sent to."""
+    """Mark the address the link was sent to as the account's, verified. The link works for
+    EMAIL_VERIFY_HOURS, once the account's address is still the one it had when it was made."""
     max_age = current_app.config["EMAIL_VERIFY_HOURS"] * 3600
     try:
         data = _signer("verify-email", timed=True).loads(token, max_age=max_age)
         user = db.session.get(User, int(data["u"]))
+        address, was = data["e"], data.get("was", data["e"])
     except SignatureExpired as error:
         message = _("Liên kết xác minh đã hết hạn; hãy gửi lại liên kết mới.")
         raise ValidationError(message) from error
     except (BadSignature, KeyError, TypeError, ValueError):
-        user, data = None, {}
-    if user is None or not user.email or user.email != data.get("e"):
+        user, address, was = None, None, None
+    if user is None or not address or (user.email or "") != was:
         raise NotFound(_("Liên kết xác minh không đúng hoặc địa chỉ email đã đổi."))
+    if user.email != address:
+        if db.session.scalar(select(User.id).where(User.email == address)):
+            # Whoever clicked reads this inbox: telling them reveals nothing they do not know.
+            raise ValidationError(_("Địa chỉ này đã gắn với một tài khoản khác ở đây."))
+        user.email = address
+        user.email_verified_at = None
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
         db.session.commit()
@@ -205,10 +251,12 @@ def queue_digests(days=7, now=None):
     return queued
 
 
-def queue(key, kind, user, subject, template, unsubscribe=None, **context):
+def queue(key, kind, user, subject, template, unsubscribe=None, to=None, **context):
     """Add a message to the outbox (the caller commits); None when mail is off or the same
-    notice was queued before."""
-    if not enabled() or not user.email:
+    notice was queued before. It goes to the member's address, or to `to` (an address the
+    member asked to move to, not theirs yet)."""
+    to = to or user.email
+    if not enabled() or not to:
         return None
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
         return None
@@ -222,7 +270,7 @@ def queue(key, kind, user, subject, template, unsubscribe=None, **context):
         key=key,
         kind=kind,
         user_id=user.id,
-        to_address=user.email,
+        to_address=to,
         subject=subject,
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),

@@ -86,6 +86,7 @@ def use(token, password, password_again):
     user = reset.user
     user.password_hash = accounts.hash_password(password)
     user.session_version += 1  # whoever knew the old password is logged out
+    accounts.revoke_api_tokens(user)  # and whatever held a token made with it
     reset.used_at = utcnow()
     _expire_unused(user, reset.used_at)
     db.session.commit()

@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from forum import indexing, jobs
-from forum.dates import full_date
 from forum.extensions import db
 from forum.markup import normalize_text, render_markdown, render_plain, slugify
 from forum.models import Post, Revision, Thread, utcnow
@@ -16,6 +15,7 @@ from forum.services.assistant import personal_data
 from forum.services.audit import log
 from forum.services.errors import PermissionDenied, PersonalData, ValidationError
 from forum.services.reputation import refresh_reputation
+from forum.services.suspension import refuse_if_suspended
 from forum.services.validation import (
     split_tags,
     validate_answer,
@@ -25,33 +25,9 @@ from forum.services.validation import (
 
 
 def _require_poster(user):
-    if getattr(user, "is_suspended", False):
-        raise PermissionDenied(suspension_message(user))
+    refuse_if_suspended(user)
     if not can_post(user):
         raise PermissionDenied(_("Bạn cần đăng nhập để đăng bài."))
-
-
-def suspension_message(user):
-    if user.suspended_until.year >= 9999:
-        return _(
-            "Tài khoản của bạn đang bị tạm khóa cho đến khi điều hành viên mở lại. Lý do: "
-            "%(reason)s",
-            reason=user.suspension_reason or "",
-        )
-    return _(
-        "Tài khoản của bạn đang bị tạm khóa đến %(until)s. Lý do: %(reason)s",
-        until=full_date(user.suspended_until),
-        reason=user.suspension_reason or "",
-    )
-
-
-def suspension_status(user):
-    """The same, as a moderator reads it on the member's profile."""
-    if user.suspended_until.year >= 9999:
-        return _("Đang bị tạm khóa đến khi điều hành viên mở lại. Lý do: %(reason)s",
-                 reason=user.suspension_reason or "")
-    return _("Đang bị tạm khóa đến %(until)s. Lý do: %(reason)s",
-             until=full_date(user.suspended_until), reason=user.suspension_reason or "")
 
 
 def _after_commit(thread):
@@ -268,10 +244,9 @@ def post_comment(author, parent, body, personal_data_ok=False):
 
 def edit_post(editor, post, body, title=None, tags=None, images=(), personal_data_ok=False):
     """Change a post; every edit is kept as a revision. Title and tags belong to questions."""
+    refuse_if_suspended(editor)
     if not can_edit(editor, post):
         raise PermissionDenied(_("Bạn không có quyền sửa bài này."))
-    if editor.id == post.author_id:
-        _require_poster(editor)
     body = normalize_text(body)
     thread = post.thread
     if post.post_type == "question":
@@ -350,6 +325,7 @@ def redact_revision(actor, revision):
 
     The current revision is the post itself: to change that, edit the post."""
     post = db.session.get(Post, revision.post_id)
+    refuse_if_suspended(actor)
     if not can_redact(actor, post):
         raise PermissionDenied(_("Bạn không có quyền xóa nội dung bản sửa này."))
     latest = db.session.scalar(select(func.max(Revision.number)).where(Revision.post_id == post.id))
@@ -370,6 +346,7 @@ def redact_revision(actor, revision):
 
 def delete_post(actor, post):
     """Soft delete: the post stays in the database, hidden from everyone but moderators."""
+    refuse_if_suspended(actor)
     if not can_delete(actor, post):
         raise PermissionDenied(_("Bạn không có quyền xóa bài này."))
     thread = post.thread
@@ -389,6 +366,7 @@ def delete_post(actor, post):
 
 def accept_answer(actor, answer):
     """The asker marks one answer as accepted; accepting it again takes the mark back."""
+    refuse_if_suspended(actor)
     if not can_accept(actor, answer):
         raise PermissionDenied(_("Chỉ người hỏi mới chọn được câu trả lời đúng."))
     thread = answer.thread

@@ -21,6 +21,7 @@ from forum.services.audit import log
 from forum.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from forum.services.posts import refresh_thread
 from forum.services.reputation import refresh_reputation
+from forum.services.suspension import refuse_if_suspended
 
 FLAG_REASONS = ("spam", "rude", "off_topic", "other")
 REJECT_LABELS = ("spam", "scam", "offensive", "hate", "threat", "other")
@@ -250,6 +251,7 @@ def flag_weight(user):
 
 
 def flag(user, post, reason, note=""):
+    refuse_if_suspended(user)
     if post.author_id == user.id:
         raise PermissionDenied(_("Bạn không thể báo cáo bài của chính mình."))
     if reason not in FLAG_REASONS:

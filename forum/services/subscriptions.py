@@ -6,6 +6,7 @@ from sqlalchemy import desc, select
 from forum.extensions import db
 from forum.markup import plain_text
 from forum.models import Subscription, Tag, Thread, User, thread_tags
+from forum.services.suspension import refuse_if_suspended
 
 
 def _find(user, tag=None, thread=None):
@@ -25,6 +26,7 @@ def is_following(user, tag=None, thread=None):
 
 def toggle(user, tag=None, thread=None):
     """Follow, or stop following when already following; returns whether the user follows now."""
+    refuse_if_suspended(user)
     existing = _find(user, tag=tag, thread=thread)
     if existing is not None:
         db.session.delete(existing)

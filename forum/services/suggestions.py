@@ -20,10 +20,12 @@ from forum import jobs, search_feed
 from forum.extensions import db
 from forum.markup import plain_text
 from forum.models import Post, Suggestion, Thread, utcnow
+from forum.permissions import can_give_feedback
 from forum.services import notifications
 from forum.services.errors import PermissionDenied, ValidationError
 from forum.services.reputation import refresh_reputation
 from forum.services.searching import search_engine, similar_questions
+from forum.services.suspension import refuse_if_suspended
 from search import passages
 
 NEIGHBOURS = 8
@@ -208,7 +210,8 @@ def give_feedback(user, suggestion, feedback):
     if feedback not in FEEDBACK:
         raise ValidationError(_("Phản hồi phải là solved hoặc not_relevant."))
     thread = suggestion.thread
-    if getattr(user, "id", None) != thread.author_id:
+    refuse_if_suspended(user)
+    if not can_give_feedback(user, thread):
         raise PermissionDenied(_("Chỉ người hỏi mới đánh giá được gợi ý."))
     previous_author = None
     if thread.solved_by_answer_id is not None:

@@ -8,12 +8,14 @@ from forum.models import Vote
 from forum.permissions import can_vote
 from forum.services.errors import PermissionDenied, ValidationError
 from forum.services.reputation import refresh_reputation
+from forum.services.suspension import refuse_if_suspended
 
 
 def vote(user, post, value):
     """Vote +1 or -1; voting the same way again takes the vote back. Returns the user's vote now."""
     if value not in (1, -1):
         raise ValidationError(_("Phiếu bầu không hợp lệ."))
+    refuse_if_suspended(user)
     if not can_vote(user, post):
         if post.author_id == getattr(user, "id", None):
             raise PermissionDenied(_("Bạn không thể tự bầu cho bài của mình."))

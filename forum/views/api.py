@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from forum.extensions import limiter
 from forum.indexing import index_ready
-from forum.permissions import is_moderator
+from forum.permissions import can_see_feedback, is_moderator
 from forum.services import (
     accounts,
     assistant,
@@ -18,9 +18,22 @@ from forum.services import (
     suggestions,
     tags,
 )
-from forum.services.errors import PermissionDenied, PersonalData, ServiceError, ValidationError
+from forum.services.errors import (
+    PermissionDenied,
+    PersonalData,
+    ServiceError,
+    TooLarge,
+    ValidationError,
+)
 from forum.templating import hit_url, thread_url
-from forum.views.helpers import costly_limit, get_thread, page_arg
+from forum.views.helpers import (
+    cap_body,
+    costly_limit,
+    get_thread,
+    page_arg,
+    refuse_suspended_changes,
+    setting_limit,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -43,6 +56,7 @@ def authenticate():
         if user is None:
             raise Unauthorized(_("Mã truy cập (token) không hợp lệ."))
         g.api_user = user
+        refuse_suspended_changes(user)
 
 
 def token_required(view):
@@ -266,8 +280,10 @@ def assist_draft():
 
 
 @bp.post("/personal-data")
+@costly_limit("personal_data")
 def personal_data_check():
     """Whether a text seems to hold personal data (the answer form warns while typing)."""
+    cap_body(20_000 * 6 + 1024, _("Văn bản quá dài để kiểm tra (tối đa 20.000 ký tự)."))
     data = json_body("text")
     found = assistant.personal_data(data["text"][:20_000])
     return {
@@ -279,14 +295,19 @@ def personal_data_check():
 @bp.get("/questions/<int:thread_id>/suggestions")
 def question_suggestions(thread_id):
     """What the suggest_answers job stored. "pending" (and no search here) while the job of a
-    question just asked has not run; "ready" once nothing more is coming."""
+    question just asked has not run; "ready" once nothing more is coming. What the asker said
+    of each ("feedback") comes only to the asker's token."""
     thread = get_thread(thread_id, g.api_user)
+
+    def asker_only(suggestion):
+        return {"feedback": suggestion.feedback} if can_see_feedback(g.api_user, thread) else {}
+
     pending = suggestions.pending(thread)
     return {
         "status": "pending" if pending else "ready",
         "message": _("Đang tìm câu trả lời gợi ý…") if pending else None,
         "suggestions": [
-            suggestion_json(s.answer, s.passage, s.score, id=s.id, feedback=s.feedback)
+            suggestion_json(s.answer, s.passage, s.score, id=s.id, **asker_only(s))
             for s in suggestions.for_thread(thread)
         ],
     }
@@ -309,16 +330,23 @@ def suggestion_feedback(suggestion_id):
 
 @bp.post("/moderation/check")
 @token_required
+@setting_limit("MODERATION_CHECK_RATE_LIMIT")
 def moderation_check():
     """The checks' Verdict on a text, with no side effects: for tools and audits."""
     if not is_moderator(g.api_user):
         raise PermissionDenied(_("Chỉ điều hành viên mới dùng được API này."))
+    most = current_app.config["MODERATION_CHECK_MAX_CHARS"]
+    too_long = _("Văn bản quá dài: tối đa %(n)d ký tự mỗi lần kiểm tra.", n=most)
+    cap_body(most * 6 + 4096, too_long)  # JSON escapes a Vietnamese letter in up to 6 bytes
     data = json_body("text")
     title = data.get("title") if isinstance(data.get("title"), str) else None
+    if len(data["text"]) + len(title or "") > most:
+        raise TooLarge(too_long)
     return screening.moderator().check(data["text"], title=title).to_dict()
 
 
 @bp.get("/tags")
+@costly_limit("tags")
 def complete_tags():
-    found = tags.complete(request.args.get("q", ""))
+    found = tags.complete(request.args.get("q", "")[:60])
     return {"tags": [{"slug": t.slug, "name": t.name, "count": t.question_count} for t in found]}

@@ -1,5 +1,7 @@
 """Registering, logging in and out, and the member's own account settings."""
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
@@ -11,14 +13,50 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from forum.extensions import limiter
+from forum.extensions import db, limiter
 from forum.services import accounts, mail, notifications, password_reset
-from forum.services.errors import ValidationError
-from forum.views.helpers import safe_next
+from forum.services.errors import Suspended, ValidationError
+from forum.views.errors import service_error, wants_json
+from forum.views.helpers import refuse_suspended_changes, safe_next
 
 bp = Blueprint("auth", __name__)
+
+
+@bp.before_app_request
+def suspended_members_change_nothing():
+    if request.blueprint != "api":  # the API checks its token's member (it ignores cookies)
+        refuse_suspended_changes(current_user)
+
+
+@bp.app_errorhandler(Suspended)
+def suspended_page(error):
+    """The refusal, with whatever the member had written to copy: nothing typed is lost."""
+    if wants_json():
+        return service_error(error)
+    db.session.rollback()
+    return render_template(
+        "account/suspended.html",
+        kept=[
+            (field, label, request.form[field].strip())
+            for field, label in kept_fields().items()
+            if request.form.get(field, "").strip()
+        ],
+        safe_back=safe_next(request.referrer and urlsplit(request.referrer).path),
+    ), 403
+
+
+def kept_fields():
+    return {
+        "title": _("Tiêu đề"),
+        "body": _("Nội dung"),
+        "tags": _("Thẻ"),
+        "note": _("Ghi chú"),
+        "display_name": _("Tên hiển thị"),
+        "bio": _("Giới thiệu"),
+    }
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -48,13 +86,25 @@ def register():
 
 
 @bp.route("/register/username")
+@limiter.limit(lambda: current_app.config["USERNAME_RATE_LIMIT"])
 def username_suggestion():
     """The username a name would make, free right now (the sign-up form fills it in)."""
     return {"username": accounts.suggest_username(request.args.get("name", "")[:60])}
 
 
+def address_and_username():
+    username = request.form.get("username", "").strip().lower()[:30]
+    return f"{get_remote_address()}/{username}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=address_and_username
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"],
+    key_func=get_remote_address,
+)  # fmt: skip
 def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
@@ -116,6 +166,7 @@ def logout():
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["ACCOUNT_RATE_LIMIT"], methods=["POST"])
 def settings():
     form = {
         "display_name": current_user.display_name or "",
@@ -124,9 +175,8 @@ def settings():
     }
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in form}
-        old_email = current_user.email
         try:
-            accounts.update_profile(
+            new_address = accounts.update_profile(
                 current_user,
                 form["display_name"],
                 form["bio"],
@@ -134,16 +184,31 @@ def settings():
                 notify_routing=bool(request.form.get("notify_routing")),
             )
         except ValidationError as error:
-            return render_template("auth/settings.html", form=form, errors=error.field_errors), 422
+            return _settings_page(form, error.field_errors, 422)
         flash(_("Đã lưu hồ sơ."), "success")
-        if current_user.email and current_user.email != old_email and mail.enabled():
+        if new_address:
+            # The same answer whether or not the address has an account here already.
             try:
-                mail.send_verification(current_user)
-                flash(_("Đã gửi liên kết xác minh tới email mới của bạn."), "info")
+                mail.confirm_new_address(current_user, new_address)
+                flash(
+                    _("Đã gửi liên kết xác nhận tới %(email)s. Địa chỉ mới được dùng khi bạn "
+                      "bấm vào liên kết trong thư.", email=new_address),
+                    "info",
+                )  # fmt: skip
             except ValidationError as error:
                 flash(" ".join(error.all_messages), "error")
         return redirect(url_for("auth.settings"))
-    return render_template("auth/settings.html", form=form, errors={})
+    return _settings_page(form, {})
+
+
+def _settings_page(form, errors, status=200):
+    return render_template(
+        "auth/settings.html",
+        form=form,
+        errors=errors,
+        tokens=accounts.live_api_tokens(current_user),
+        max_tokens=accounts.MAX_LIVE_TOKENS,
+    ), status
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -167,6 +232,19 @@ def change_password():
 
 @bp.route("/account/token", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
 def new_token():
-    token = accounts.create_api_token(current_user, request.form.get("name", "web"))
+    try:
+        token = accounts.create_api_token(current_user, request.form.get("name", "web"))
+    except ValidationError as error:
+        flash(" ".join(error.all_messages), "error")
+        return redirect(url_for("auth.settings", _anchor="tokens"))
     return render_template("auth/token.html", token=token)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id):
+    row = accounts.revoke_api_token(current_user, token_id)
+    flash(_("Đã thu hồi mã “%(name)s”: nó không dùng được nữa.", name=row.name), "success")
+    return redirect(url_for("auth.settings", _anchor="tokens"))

@@ -2,14 +2,45 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g
-from flask_limiter.util import get_remote_address
+from flask import abort, current_app, g, request
 from flask_login import current_user
 
 from forum.extensions import db, limiter
 from forum.input_guard import page_arg as page_arg  # the one page-number reader of every view
 from forum.models import Post, Thread
 from forum.permissions import can_view
+from forum.services.errors import TooLarge
+from forum.services.suspension import refuse_if_suspended
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# What a suspended member may still send: the care of their own account (password, tokens,
+# email choices, notifications, language), what changes nothing (a preview, the draft checks)
+# and the appeal of a rejected post. Every other write, including any new route, is refused.
+ALLOWED_WHILE_SUSPENDED = frozenset(
+    {
+        "auth.login",
+        "auth.logout",
+        "auth.register",
+        "auth.forgot_password",
+        "auth.reset_password",
+        "auth.change_password",
+        "auth.revoke_token",
+        "main.set_language",
+        "main.preview",
+        "email.settings",
+        "email.send_verification",
+        "email.unsubscribe",
+        "notifications.open_note",
+        "notifications.read_all",
+        "review.appeal",
+        "members.request_export",
+        "members.delete_account",
+        "api.delete_me",
+        "api.assist_draft",
+        "api.personal_data_check",
+    }
+)
 
 
 def get_thread(thread_id, viewer=current_user):
@@ -25,6 +56,20 @@ def get_post(post_id):
     if post is None or not can_view(current_user, post):
         abort(404)
     return post
+
+
+def refuse_suspended_changes(user):
+    """The one check in front of every write, on the web and the API: a suspended member gets
+    a 403 saying until when, and what still works."""
+    if request.method in WRITE_METHODS and request.endpoint not in ALLOWED_WHILE_SUSPENDED:
+        refuse_if_suspended(user)
+
+
+def cap_body(max_bytes, message):
+    """Refuse a request body over `max_bytes` before reading it: a 413 saying what was too long."""
+    request.max_content_length = max_bytes  # a body sent without Content-Length stops there too
+    if (request.content_length or 0) > max_bytes:
+        raise TooLarge(message)
 
 
 def safe_next(target, fallback="/"):
@@ -59,11 +104,12 @@ def costly_limit(name):
         member = requesting_member()
         return current_app.config[member_setting if member else setting]
 
-    def key():
-        member = requesting_member()
-        return f"member:{member.id}" if member else get_remote_address()
-
     def exempt():
         return requesting_member() is not None and not current_app.config[member_setting]
 
-    return limiter.shared_limit(limit_value, scope=name, key_func=key, exempt_when=exempt)
+    return limiter.shared_limit(limit_value, scope=name, exempt_when=exempt)
+
+
+def setting_limit(name):
+    """Rate limit read from the setting `name` (per member, or per address for visitors)."""
+    return limiter.limit(lambda: current_app.config[name])

@@ -10,12 +10,13 @@ from flask import (
     send_file,
     session,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forum.markup import render_markdown
 from forum.services import accounts, browse, uploads
 from forum.services.validation import POST_MAX
-from forum.views.helpers import page_arg, safe_next
+from forum.views.helpers import cap_body, page_arg, safe_next, setting_limit
 
 bp = Blueprint("main", __name__)
 
@@ -41,8 +42,11 @@ def set_language():
 
 @bp.route("/preview", methods=["POST"])
 @login_required
+@setting_limit("PREVIEW_RATE_LIMIT")
 def preview():
     """Markdown rendered exactly as it will be stored; the ask and answer forms call it."""
+    # A post's longest text, as UTF-8 form data (a Vietnamese letter is up to 9 bytes escaped).
+    cap_body(POST_MAX * 9 + 1024, _("Nội dung xem trước quá dài."))
     text = request.form.get("body", "")[:POST_MAX]
     return render_markdown(text), 200, {"Content-Type": "text/html; charset=utf-8"}
 

@@ -42,7 +42,7 @@ from forum.services.validation import (
     TITLE_MIN,
 )
 from forum.templating import post_url, thread_url
-from forum.views.helpers import get_post, get_thread
+from forum.views.helpers import get_post, get_thread, setting_limit
 
 bp = Blueprint("questions", __name__)
 
@@ -316,6 +316,7 @@ def delete(post_id):
 
 @bp.route("/p/<int:post_id>/vote", methods=["POST"])
 @login_required
+@setting_limit("VOTE_RATE_LIMIT")
 def vote(post_id):
     post = get_post(post_id)
     value = {"up": 1, "down": -1}.get(request.form.get("value"))

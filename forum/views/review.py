@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from forum.extensions import limiter
 from forum.input_guard import id_list
 from forum.permissions import is_moderator
-from forum.services import password_reset, posts, review, screening
+from forum.services import password_reset, review, screening, suspension
 from forum.services.errors import ServiceError, ValidationError
 from forum.templating import post_url
 from forum.urls import reset_password_url
@@ -176,6 +176,7 @@ def moderation_helpers():
         "author_notice": screening.author_notice,
         "can_appeal": review.can_appeal,
         "flag_reasons": review.FLAG_REASONS,
-        "suspension_message": posts.suspension_message,
-        "suspension_status": posts.suspension_status,
+        "suspension_message": suspension.suspension_message,
+        "suspension_status": suspension.suspension_status,
+        "suspension_hint": suspension.what_still_works,
     }
