@@ -29,6 +29,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
+from worker_memory import memory_kb  # bench/ is this script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -102,10 +103,12 @@ class Browser:
 
 
 def memory(pid):
-    """(VmRSS, VmHWM) of a process in MB."""
+    """(VmRSS, VmHWM, unique) of a process in MB: unique memory (USS) is what the worker holds
+    alone, beside the pages it shares with the master (the model, loaded before the fork)."""
     status = Path(f"/proc/{pid}/status").read_text()
     values = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.MULTILINE))
-    return int(values["VmRSS"]) / 1024, int(values["VmHWM"]) / 1024
+    unique = memory_kb(pid)["uss"]
+    return int(values["VmRSS"]) / 1024, int(values["VmHWM"]) / 1024, unique / 1024
 
 
 def worker_of(master):
@@ -186,9 +189,9 @@ def main():
         server.terminate()
         server.wait(timeout=30)
 
-    print(f"{'uploads':<30} {'requests':<48} {'RSS MB':>7} {'peak MB':>8}")
-    for label, described, rss, peak in rows:
-        print(f"{label:<30} {described:<48} {rss:>7.0f} {peak:>8.0f}")
+    print(f"{'uploads':<30} {'requests':<48} {'RSS MB':>7} {'peak MB':>8} {'unique MB':>9}")
+    for label, described, rss, peak, unique in rows:
+        print(f"{label:<30} {described:<48} {rss:>7.0f} {peak:>8.0f} {unique:>9.0f}")
 
 
 if __name__ == "__main__":
