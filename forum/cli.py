@@ -43,6 +43,14 @@ from moderation.moderator import span_training_rows, team_phrase_results
 users_cli = AppGroup("users", help="Manage members.")
 
 
+def member(username):
+    """The member named on the command line, or a clear error."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    return user
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
@@ -66,9 +74,7 @@ def create_user(username, role, password, email, make_token):
 @click.argument("username")
 def create_token(username):
     """Print a new personal API token for an existing member."""
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"no user {username!r}")
+    user = member(username)
     click.echo(accounts.create_api_token(user, "cli"))
 
 
@@ -80,9 +86,7 @@ def create_token(username):
 def reset_link(username, base_url):
     """Print a one-time link that lets a member set a new password (for members without
     email: hand it over by Zalo or in person). Earlier links stop working."""
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"no user {username!r}")
+    user = member(username)
     token = password_reset.issue(user)
     with current_app.test_request_context(base_url=base_url):
         url = reset_password_url(token)
@@ -95,9 +99,7 @@ def reset_link(username, base_url):
 @click.argument("role", type=click.Choice(ROLES))
 def set_role(username, role):
     """Change a member's role."""
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"no user {username!r}")
+    user = member(username)
     accounts.set_role(user, role)
     click.echo(f"{user.username} is now {role}")
 
@@ -106,9 +108,7 @@ def set_role(username, role):
 @click.argument("username")
 def export_user(username):
     """Print everything a member wrote, as JSON (a member's request made by a moderator)."""
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"no user {username!r}")
+    user = member(username)
     click.echo(json.dumps(member_data.export_data(user), ensure_ascii=False, indent=2))
 
 
@@ -119,9 +119,7 @@ def export_user(username):
 def delete_user(username, remove_posts, yes):
     """Delete a member's account at their request: personal data erased, posts kept under
     "thành viên đã rời nhóm" unless --remove-posts."""
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"no user {username!r}")
+    user = member(username)
     if not yes and not click.confirm(f"Delete {user.username} for good?", default=True):
         raise click.Abort()
     member_data.delete_account(user, remove_posts=remove_posts)
